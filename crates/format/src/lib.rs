@@ -1,0 +1,37 @@
+//! The rewind change record and its on-disk form.
+//!
+//! Data path, top to bottom: a DynamoDB stream record (Lambda event JSON, [`from_lambda_record`],
+//! or Streams API `Record`, [`from_streams_record`]) becomes a [`ChangeRecord`] whose images are
+//! canonical DynamoDB JSON ([`item_to_json`]) and whose key is a canonical byte string
+//! ([`encode_key`]); records are written as one sorted, ZSTD-compressed Parquet file
+//! ([`write_change_file`]) and read back batch by batch ([`ChangeFileReader`]).
+//! docs/FORMAT.md specifies the format; [`FORMAT_VERSION`] is written into every file.
+
+mod dynamodb_json;
+mod error;
+mod from_lambda;
+mod from_streams;
+mod key;
+pub mod number;
+mod reader;
+mod record;
+mod schema;
+mod stream_arn;
+mod summary;
+mod writer;
+
+pub use dynamodb_json::{item_from_json, item_to_json, validate_item, ValueError};
+pub use error::{ConvertError, FormatError};
+pub use from_lambda::from_lambda_record;
+pub use from_streams::from_streams_record;
+pub use key::{encode_key, type_name, KeyError};
+pub use reader::{batch_to_records, read_change_file, ChangeFileReader};
+pub use record::{
+    image_hash, pad_sequence_number, ChangeRecord, ConvertOptions, EventName, RecordSource,
+    SEQUENCE_WIDTH,
+};
+pub use schema::{change_schema, columns, metadata, FORMAT_VERSION};
+pub use serde_dynamo::{AttributeValue, Item};
+pub use stream_arn::StreamArn;
+pub use summary::{format_ms, FileSummary};
+pub use writer::{to_batch, write_change_file, WriteOptions, WrittenFile};
