@@ -13,6 +13,7 @@
 //! tables/table=<t>/owner.json
 //! tables/table=<t>/description/at=YYYYMMDDTHHMMSSZ.json
 //! quarantine/table=<t>/dt=YYYY-MM-DD/<sha256 of the raw record, 32 hex>.json
+//! gaps/table=<t>/stream=<label>/<shard>_YYYYMMDDTHHMMSSZ.json
 //! ```
 //!
 //! Times are fixed-width UTC so that key order is time order. A stream label (an ISO timestamp such
@@ -35,6 +36,7 @@ const SNAPSHOTS: &str = "snapshots";
 const CHECKPOINTS: &str = "checkpoints";
 const TABLES: &str = "tables";
 const QUARANTINE: &str = "quarantine";
+const GAPS: &str = "gaps";
 const AT_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// Why a name could not be built or read back; names the offending input.
@@ -497,6 +499,83 @@ impl CheckpointKey {
     }
 }
 
+/// Prefix of every recorded gap of a table.
+pub fn gaps_prefix(table: &str) -> String {
+    format!("{GAPS}/table={table}/")
+}
+
+/// A recorded gap in a shard's capture: records the stream no longer held when capture asked for
+/// them (trimmed after 24 h, or a skipped range never redriven). Restores across it are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GapKey {
+    /// Source table name.
+    pub table: String,
+    /// The stream label (decoded).
+    pub stream_label: String,
+    /// The shard.
+    pub shard_id: String,
+    /// When capture noticed it (whole seconds): names sort in detection order.
+    pub detected_at: DateTime<Utc>,
+}
+
+impl GapKey {
+    /// Builds and validates.
+    pub fn new(
+        table: &str,
+        stream_label: &str,
+        shard_id: &str,
+        detected_at: DateTime<Utc>,
+    ) -> Result<Self, LayoutError> {
+        validate_table(table)?;
+        encode_label(stream_label)?;
+        validate_shard(shard_id)?;
+        let detected_at = parse_at(&format_at(detected_at))?;
+        Ok(GapKey {
+            table: table.into(),
+            stream_label: stream_label.into(),
+            shard_id: shard_id.into(),
+            detected_at,
+        })
+    }
+
+    /// The object key.
+    pub fn key(&self) -> String {
+        format!(
+            "{}stream={}/{}_{}.json",
+            gaps_prefix(&self.table),
+            utf8_percent_encode(&self.stream_label, LABEL_ESCAPES),
+            self.shard_id,
+            format_at(self.detected_at)
+        )
+    }
+
+    /// Reads a gap key back.
+    pub fn parse(key: &str) -> Result<Self, LayoutError> {
+        let bad = |reason: &str| err("gap key", key, reason);
+        let parts: Vec<&str> = key.split('/').collect();
+        let [GAPS, table_part, stream, name] = parts[..] else {
+            return Err(bad(
+                "expected gaps/table=<t>/stream=<label>/<shard>_<time>.json",
+            ));
+        };
+        let table = parse_table_part(table_part)?;
+        let label = decode_label(
+            stream
+                .strip_prefix("stream=")
+                .ok_or_else(|| bad("expected stream=<label>"))?,
+        )?;
+        let (shard, at) = name
+            .strip_suffix(".json")
+            .and_then(|n| n.split_once('_'))
+            .ok_or_else(|| bad("expected <shard>_<time>.json"))?;
+        let parsed = GapKey::new(&table, &label, shard, parse_at(at)?)?;
+        if parsed.key() != key {
+            return Err(bad("not in canonical form"));
+        }
+        Ok(parsed)
+    }
+}
+
 /// The object that binds a table name in this prefix to one source table ARN.
 pub fn table_owner(table: &str) -> String {
     format!("{TABLES}/table={table}/owner.json")
@@ -657,6 +736,12 @@ mod tests {
         assert_eq!(d, "tables/table=shop/description/at=20261126T034012Z.json");
         assert_eq!(parse_description_key(&d).unwrap(), ("shop".into(), at));
         assert_eq!(table_owner("shop"), "tables/table=shop/owner.json");
+        let g = GapKey::new("shop", "2026-11-26T06:00:00.000", "shardId-1", at).unwrap();
+        assert_eq!(
+            g.key(),
+            "gaps/table=shop/stream=2026-11-26T06%3A00%3A00.000/shardId-1_20261126T034012Z.json"
+        );
+        assert_eq!(GapKey::parse(&g.key()).unwrap(), g);
         let q = quarantine_key("shop", at, &"ab".repeat(32));
         assert_eq!(
             q,
