@@ -1,0 +1,205 @@
+//! Shard checkpoints: how far each shard has been captured, and how far it has been *read*.
+//!
+//! A checkpoint is written only after the objects holding its records are durable, so it never
+//! claims more than the bucket holds. Two facts live in it: the last sequence number captured
+//! (where the poller resumes) and the "read through" time (everything on the shard stamped up to
+//! then is in the bucket), from which the watermark is computed. Checkpoints only move forward:
+//! a redrive of an old range or a retried older batch never moves one back.
+
+use crate::error::Result;
+use bytes::Bytes;
+use rewind_store::layout::CheckpointKey;
+use rewind_store::{ObjectStore, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// The captured state of one shard of one stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Source table name.
+    pub table: String,
+    /// The stream's label.
+    pub stream_label: String,
+    /// The shard.
+    pub shard_id: String,
+    /// The shard's parent, when known (the poller reads parents before children).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_shard_id: Option<String>,
+    /// Last sequence number captured (40 digits), `None` before the first record.
+    pub last_sequence_number: Option<String>,
+    /// Creation time of that record, ms since the epoch.
+    pub last_stamp_ms: Option<i64>,
+    /// Every record of this shard stamped at or before this time (ms) is captured.
+    pub read_through_ms: i64,
+    /// The shard is closed and was read to its end: it can no longer hold the watermark back.
+    #[serde(default)]
+    pub shard_ended: bool,
+    /// When this checkpoint was written, ms since the epoch.
+    pub updated_at_ms: i64,
+}
+
+impl Checkpoint {
+    /// The object key.
+    pub fn key(&self) -> Result<String> {
+        Ok(checkpoint_key(&self.table, &self.stream_label, &self.shard_id)?.key())
+    }
+
+    /// `self` advanced by `newer`, never moved back: the larger sequence number (with its stamp),
+    /// the later read-through time, and "ended" once ended.
+    pub fn merged(&self, newer: &Checkpoint) -> Checkpoint {
+        let mut out = newer.clone();
+        if self.last_sequence_number > newer.last_sequence_number {
+            out.last_sequence_number
+                .clone_from(&self.last_sequence_number);
+            out.last_stamp_ms = self.last_stamp_ms;
+        }
+        out.read_through_ms = self.read_through_ms.max(newer.read_through_ms);
+        out.shard_ended = self.shard_ended || newer.shard_ended;
+        out.parent_shard_id = newer
+            .parent_shard_id
+            .clone()
+            .or_else(|| self.parent_shard_id.clone());
+        out
+    }
+}
+
+fn checkpoint_key(table: &str, label: &str, shard: &str) -> Result<CheckpointKey> {
+    CheckpointKey::new(table, label, shard).map_err(|e| {
+        StoreError::InvalidKey {
+            key: format!("checkpoint of {table}/{label}/{shard}"),
+            reason: e.to_string(),
+        }
+        .into()
+    })
+}
+
+/// Reads a shard's checkpoint, `None` if the shard was never captured.
+pub async fn load_checkpoint(
+    store: &dyn ObjectStore,
+    table: &str,
+    stream_label: &str,
+    shard_id: &str,
+) -> Result<Option<Checkpoint>> {
+    let key = checkpoint_key(table, stream_label, shard_id)?.key();
+    match store.get(&key).await {
+        Ok(body) => Ok(Some(parse(store, &key, &body)?)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn parse(store: &dyn ObjectStore, key: &str, body: &[u8]) -> Result<Checkpoint> {
+    serde_json::from_slice(body).map_err(|e| {
+        StoreError::other(
+            "read checkpoint",
+            store.describe(key),
+            format!("not a checkpoint: {e}"),
+            false,
+        )
+        .into()
+    })
+}
+
+/// Writes a checkpoint, merged with the one already stored so that it only moves forward.
+/// Returns what was stored.
+pub async fn save_checkpoint(
+    store: &dyn ObjectStore,
+    checkpoint: &Checkpoint,
+) -> Result<Checkpoint> {
+    let stored = load_checkpoint(
+        store,
+        &checkpoint.table,
+        &checkpoint.stream_label,
+        &checkpoint.shard_id,
+    )
+    .await?;
+    let merged = match stored {
+        Some(old) => old.merged(checkpoint),
+        None => checkpoint.clone(),
+    };
+    let body = serde_json::to_vec_pretty(&merged).expect("checkpoints serialise");
+    store.put(&merged.key()?, Bytes::from(body)).await?;
+    Ok(merged)
+}
+
+/// Every checkpoint of a table (all streams, all shards).
+pub async fn list_checkpoints(store: &dyn ObjectStore, table: &str) -> Result<Vec<Checkpoint>> {
+    let prefix = rewind_store::layout::checkpoints_prefix(table);
+    let mut out = Vec::new();
+    for meta in rewind_store::list_all(store, &prefix).await? {
+        if CheckpointKey::parse(&meta.key).is_err() {
+            continue;
+        }
+        let body = store.get(&meta.key).await?;
+        out.push(parse(store, &meta.key, &body)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cp(seq: Option<&str>, read_through: i64, ended: bool) -> Checkpoint {
+        Checkpoint {
+            table: "shop".into(),
+            stream_label: "2026-11-26T06:00:00.000".into(),
+            shard_id: "shardId-1".into(),
+            parent_shard_id: None,
+            last_sequence_number: seq.map(|s| format!("{s:0>40}")),
+            last_stamp_ms: seq.map(|_| read_through),
+            read_through_ms: read_through,
+            shard_ended: ended,
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn merge_never_moves_back() {
+        let newer = cp(Some("200"), 2_000, false);
+        let older = cp(Some("100"), 1_000, false);
+        assert_eq!(
+            older.merged(&newer).last_sequence_number,
+            newer.last_sequence_number
+        );
+        let m = newer.merged(&older);
+        assert_eq!(m.last_sequence_number, newer.last_sequence_number);
+        assert_eq!(m.read_through_ms, 2_000);
+        assert_eq!(m.last_stamp_ms, Some(2_000));
+        let ended = cp(Some("300"), 3_000, true);
+        assert!(ended.merged(&cp(Some("300"), 3_500, false)).shard_ended);
+        // An empty read only advances read-through.
+        let empty = cp(None, 9_000, false);
+        let m = newer.merged(&empty);
+        assert_eq!(
+            (m.last_sequence_number, m.read_through_ms),
+            (newer.last_sequence_number, 9_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn saved_checkpoints_round_trip_and_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = rewind_store::LocalStore::new(dir.path());
+        assert_eq!(
+            load_checkpoint(&store, "shop", "2026-11-26T06:00:00.000", "shardId-1")
+                .await
+                .unwrap(),
+            None
+        );
+        save_checkpoint(&store, &cp(Some("200"), 2_000, false))
+            .await
+            .unwrap();
+        let stored = save_checkpoint(&store, &cp(Some("100"), 1_000, false))
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.last_sequence_number.as_deref(),
+            Some(&*format!("{:0>40}", "200"))
+        );
+        let loaded = load_checkpoint(&store, "shop", "2026-11-26T06:00:00.000", "shardId-1")
+            .await
+            .unwrap();
+        assert_eq!(loaded, Some(stored));
+        assert_eq!(list_checkpoints(&store, "shop").await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,75 @@
+//! `rewind capture`: the stream poller.
+
+use crate::output::Output;
+use anyhow::Context;
+use rewind_capture::{run_poller, CaptureOptions, Capturer, PollerConfig};
+
+/// Arguments of `rewind capture`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The DynamoDB table whose stream to capture.
+    #[arg(long)]
+    table: String,
+    /// Where the backup lives: s3://BUCKET/PREFIX, file://DIR or a plain path.
+    #[arg(long)]
+    store: String,
+    /// Read every shard until caught up with the moment the run began, then flush and exit.
+    #[arg(long)]
+    once: bool,
+    /// Most records per change file written by one flush.
+    #[arg(long, default_value_t = 1000)]
+    max_batch_records: usize,
+}
+
+/// Runs the poller until caught up (`--once`) or Ctrl-C, then prints the summary.
+pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
+    let store = super::open_store(&args.store).await?;
+    let (dynamodb, streams) = super::aws_clients().await;
+    let capturer = Capturer::new(store, CaptureOptions::default());
+    let mut config = PollerConfig::new(&args.table);
+    config.once = args.once;
+    config.max_batch_records = args.max_batch_records;
+    let stop = async {
+        // Without a signal handler (rare), run until caught up or killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        eprintln!("stopping: flushing and checkpointing what was read");
+    };
+    let summary = run_poller(
+        &capturer,
+        &dynamodb,
+        &streams,
+        &config,
+        stop,
+        &super::progress_line,
+    )
+    .await
+    .with_context(|| format!("capturing table {}", args.table))?;
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Output::Text => {
+            println!(
+                "captured {} of {} records read from {} ({} shards, {} ended) into {} objects, {} bytes, in {:.1}s",
+                summary.records_captured,
+                summary.records_read,
+                summary.stream_arn,
+                summary.shards_read,
+                summary.shards_ended,
+                summary.objects,
+                summary.bytes_written,
+                summary.seconds
+            );
+            if summary.quarantined > 0 {
+                println!(
+                    "quarantined {} records that could not be converted",
+                    summary.quarantined
+                );
+            }
+            for gap in &summary.gaps {
+                println!("GAP recorded: {gap}");
+            }
+        }
+    }
+    Ok(())
+}

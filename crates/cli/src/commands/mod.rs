@@ -1,0 +1,35 @@
+//! One module per command.
+
+pub mod capture;
+pub mod redrive;
+
+use anyhow::Context;
+
+/// AWS clients from the standard chain (AWS_REGION, AWS_ENDPOINT_URL, profiles).
+pub async fn aws_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_dynamodbstreams::Client) {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    (
+        aws_sdk_dynamodb::Client::new(&config),
+        aws_sdk_dynamodbstreams::Client::new(&config),
+    )
+}
+
+/// Opens the store named by `--store`.
+pub async fn open_store(url: &str) -> anyhow::Result<rewind_store::Store> {
+    rewind_store::open(url)
+        .await
+        .with_context(|| format!("opening store {url}"))
+}
+
+/// A progress line per flush, on stderr (stdout carries the result).
+pub fn progress_line(p: &rewind_capture::PollProgress) {
+    let lag = p
+        .lag_ms
+        .map(|l| format!(", lag {}", crate::output::seconds(l)))
+        .unwrap_or_default();
+    let ended = if p.shard_ended { ", shard ended" } else { "" };
+    eprintln!(
+        "{} {}: +{} records, +{} objects ({} bytes){lag}{ended}; total {} records in {} objects",
+        p.table, p.shard_id, p.records, p.objects, p.bytes, p.total_records, p.total_objects
+    );
+}

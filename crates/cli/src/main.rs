@@ -1,0 +1,54 @@
+//! `rewind`: the command line. Each command parses its arguments, calls one library function and
+//! maps its result to output and an exit code (0 success, 1 differences found, 2 usage or bad
+//! input, 3 other failure; DESIGN.md's contract).
+
+mod commands;
+mod exit;
+mod output;
+
+use clap::{Parser, Subcommand};
+use output::Output;
+
+/// Continuous backup and point-in-time restore for DynamoDB.
+#[derive(Debug, Parser)]
+#[command(name = "rewind", version, about, long_about = None)]
+struct Cli {
+    /// Output format for results.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Stream poller: capture a table's stream into the store (outside Lambda).
+    Capture(commands::capture::Args),
+    /// Re-read a sequence range of a shard that Lambda reported and skipped.
+    Redrive(commands::redrive::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rewind=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return exit::report(&anyhow::Error::new(e).context("starting the runtime")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Capture(args) => commands::capture::run(args, cli.output).await,
+            Command::Redrive(args) => commands::redrive::run(args, cli.output).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => exit::report(&e),
+    }
+}
