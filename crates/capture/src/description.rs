@@ -235,7 +235,7 @@ fn aws_error<E>(operation: &'static str, err: SdkError<E>) -> CaptureError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    crate::poller::capture_error(operation, &err)
+    crate::error::capture_error(operation, &err)
 }
 
 fn key_schema(elements: &[ddb::KeySchemaElement]) -> Vec<KeySchemaElement> {

@@ -3,6 +3,8 @@
 //! prefix, a stream without new images); per-record conversion failures are not errors at all,
 //! they are quarantined.
 
+use aws_sdk_dynamodbstreams::config::http::HttpResponse;
+use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
 use rewind_store::StoreError;
 
 /// Why a batch (or part of one) was not captured.
@@ -75,3 +77,55 @@ impl CaptureError {
 
 /// Result of capture operations.
 pub type Result<T, E = CaptureError> = std::result::Result<T, E>;
+
+/// Error codes AWS uses for throttling (the SDK's own list, plus DynamoDB's).
+const THROTTLING_CODES: &[&str] = &[
+    "LimitExceededException",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Whether an SDK error may go away if the call is made again: throttling, 5xx, timeouts, lost
+/// connections. Construction failures, client errors and unknown 4xx codes may not.
+fn sdk_error_is_retryable<E: ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(f) => f.is_io() || f.is_timeout() || f.is_other(),
+        SdkError::ServiceError(service) => {
+            err.code().is_some_and(|c| THROTTLING_CODES.contains(&c))
+                || service.raw().status().as_u16() >= 500
+        }
+        _ => false,
+    }
+}
+
+/// An SDK error of any AWS service as a [`CaptureError::Aws`], code and message first, with
+/// one rule for what is worth retrying.
+pub(crate) fn capture_error<E>(
+    operation: &'static str,
+    err: &SdkError<E, HttpResponse>,
+) -> CaptureError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let message = match err.code() {
+        Some(code) => format!("{code}: {}", err.message().unwrap_or("(no message)")),
+        None => aws_sdk_dynamodbstreams::error::DisplayErrorContext(err).to_string(),
+    };
+    CaptureError::Aws {
+        operation,
+        message,
+        retryable: sdk_error_is_retryable(err),
+    }
+}

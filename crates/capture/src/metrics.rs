@@ -150,36 +150,12 @@ pub async fn publish(
     Ok(())
 }
 
-/// Maps an SDK error to [`CaptureError::Aws`], deciding whether a retry may help the same way
-/// the poller does: timeouts, lost connections, throttling and 5xx may; construction failures,
-/// validation and access errors not.
+/// Maps an SDK error to [`CaptureError::Aws`] with capture's one retry rule.
 fn aws_error<E>(operation: &'static str, error: SdkError<E>) -> CaptureError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    const THROTTLING: [&str; 4] = [
-        "Throttling",
-        "ThrottlingException",
-        "LimitExceededException",
-        "RequestLimitExceeded",
-    ];
-    let retryable = match &error {
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-        SdkError::DispatchFailure(f) => f.is_io() || f.is_timeout() || f.is_other(),
-        SdkError::ServiceError(service) => {
-            service
-                .err()
-                .code()
-                .is_some_and(|c| THROTTLING.contains(&c))
-                || service.raw().status().as_u16() >= 500
-        }
-        _ => false,
-    };
-    CaptureError::Aws {
-        operation,
-        message: aws_sdk_cloudwatch::error::DisplayErrorContext(&error).to_string(),
-        retryable,
-    }
+    crate::error::capture_error(operation, &error)
 }
 
 #[cfg(test)]

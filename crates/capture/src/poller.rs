@@ -33,7 +33,6 @@ mod streams_client;
 
 pub use backoff::Backoff;
 pub use redrive::{redrive, RedriveRequest, RedriveSummary};
-pub(crate) use streams_client::capture_error;
 
 use crate::capturer::Capturer;
 use crate::checkpoint::{list_checkpoints, Checkpoint};

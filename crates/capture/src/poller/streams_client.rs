@@ -2,63 +2,12 @@
 //! must do about them: get a new iterator (expired), record a gap (trimmed, shard gone), back off
 //! (throttling, server errors, network), or stop (everything else).
 
-use crate::error::CaptureError;
+use crate::error::{capture_error, CaptureError};
 use crate::lineage::{ShardInfo, StartPosition};
 use aws_sdk_dynamodbstreams::config::http::HttpResponse;
 use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
-
-/// Error codes AWS uses for throttling (the SDK's own list, plus DynamoDB's).
-const THROTTLING_CODES: &[&str] = &[
-    "LimitExceededException",
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "SlowDown",
-    "InternalServerError",
-    "ServiceUnavailable",
-];
-
-/// Whether an SDK error may go away if the call is made again: throttling, 5xx, timeouts, lost
-/// connections. Construction failures, client errors and unknown 4xx codes may not.
-pub(crate) fn sdk_error_is_retryable<E: ProvideErrorMetadata>(
-    err: &SdkError<E, HttpResponse>,
-) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-        SdkError::DispatchFailure(f) => f.is_io() || f.is_timeout() || f.is_other(),
-        SdkError::ServiceError(service) => {
-            err.code().is_some_and(|c| THROTTLING_CODES.contains(&c))
-                || service.raw().status().as_u16() >= 500
-        }
-        _ => false,
-    }
-}
-
-/// An SDK error as a [`CaptureError::Aws`], code and message first.
-pub(crate) fn capture_error<E>(
-    operation: &'static str,
-    err: &SdkError<E, HttpResponse>,
-) -> CaptureError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let message = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("(no message)")),
-        None => aws_sdk_dynamodbstreams::error::DisplayErrorContext(err).to_string(),
-    };
-    CaptureError::Aws {
-        operation,
-        message,
-        retryable: sdk_error_is_retryable(err),
-    }
-}
 
 /// A Streams call's failure, by what to do about it.
 #[derive(Debug)]
