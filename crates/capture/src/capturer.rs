@@ -5,8 +5,9 @@ use crate::batch::{capture_batch, BatchFailure, BatchOutcome, CaptureOptions, Sh
 use crate::error::{CaptureError, Result};
 use crate::view_type::{check_view_type, ViewTypeVerdict};
 use rewind_store::{claim_table, Store};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// Captures batches into one store. Cheap to share: build one per process.
 #[derive(Debug)]
@@ -15,6 +16,15 @@ pub struct Capturer {
     options: CaptureOptions,
     claimed: Mutex<HashSet<String>>,
     warned: Mutex<HashSet<String>>,
+    describer: Option<Describer>,
+}
+
+/// Keeps the stored table description current from where capture runs (the Lambda).
+#[derive(Debug)]
+struct Describer {
+    client: aws_sdk_dynamodb::Client,
+    every: Duration,
+    last: Mutex<HashMap<String, i64>>,
 }
 
 impl Capturer {
@@ -25,6 +35,55 @@ impl Capturer {
             options,
             claimed: Mutex::new(HashSet::new()),
             warned: Mutex::new(HashSet::new()),
+            describer: None,
+        }
+    }
+
+    /// Also keeps each captured table's description in the store: described when the table is
+    /// first seen and again once `every` has passed, a new version written only when it changed.
+    /// A restore creates the table from the description in force at its time.
+    pub fn with_describer(mut self, client: aws_sdk_dynamodb::Client, every: Duration) -> Self {
+        self.describer = Some(Describer {
+            client,
+            every,
+            last: Mutex::new(HashMap::new()),
+        });
+        self
+    }
+
+    /// Describes `table` and saves its description if it changed, when a describer is set and
+    /// the last look is older than its interval. A failure is logged, not returned: the batch's
+    /// records matter more than a late description, and the next invocation tries again.
+    pub async fn refresh_description(&self, table: &str, now_ms: i64) {
+        let Some(d) = &self.describer else { return };
+        {
+            let last = d.last.lock().expect("not poisoned");
+            if let Some(at) = last.get(table) {
+                if now_ms - at < d.every.as_millis() as i64 {
+                    return;
+                }
+            }
+        }
+        let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+        let result = async {
+            let description = crate::description::describe_table(&d.client, table).await?;
+            crate::description::save_description_if_changed(self.store.as_ref(), &description, now)
+                .await
+        }
+        .await;
+        match result {
+            Ok(written) => {
+                if let Some(key) = written {
+                    tracing::info!(table, key, "table description saved");
+                }
+                d.last
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(table.to_string(), now_ms);
+            }
+            Err(error) => {
+                tracing::error!(table, %error, "could not save the table description; retrying next invocation")
+            }
         }
     }
 

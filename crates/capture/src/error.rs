@@ -96,9 +96,7 @@ const THROTTLING_CODES: &[&str] = &[
 
 /// Whether an SDK error may go away if the call is made again: throttling, 5xx, timeouts, lost
 /// connections. Construction failures, client errors and unknown 4xx codes may not.
-fn sdk_error_is_retryable<E: ProvideErrorMetadata>(
-    err: &SdkError<E, HttpResponse>,
-) -> bool {
+fn sdk_error_is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         SdkError::DispatchFailure(f) => f.is_io() || f.is_timeout() || f.is_other(),

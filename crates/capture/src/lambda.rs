@@ -139,6 +139,7 @@ pub async fn handle_stream_event(
             Err(error)
         };
     }
+    capturer.refresh_description(&batch.table, now_ms).await;
 
     let outcome = capturer.capture(&batch, now_ms).await;
     stats.records_captured = outcome.captured as u64;

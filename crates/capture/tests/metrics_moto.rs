@@ -13,29 +13,14 @@ use rewind_capture::{CaptureOptions, Capturer};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const MOTO_HELP: &str = "moto server not reachable: run scripts/test.sh";
-
 const BATCH: &str = include_str!("fixtures/tumbling_batch.json");
 const UNCONVERTIBLE: &str = include_str!("fixtures/tumbling_unconvertible.json");
 const KEYS_ONLY: &str = include_str!("fixtures/tumbling_keys_only.json");
 
-/// Checks that moto answers at `AWS_ENDPOINT_URL` and loads the SDK configuration from the
-/// environment (which points every client at it).
+/// Checks that moto answers (failing, never skipping, when it does not) and loads the SDK
+/// configuration from the environment, which points every client at it.
 async fn moto_sdk() -> aws_config::SdkConfig {
-    let endpoint = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => panic!("{MOTO_HELP} (AWS_ENDPOINT_URL is not set)"),
-    };
-    let authority = endpoint
-        .split_once("://")
-        .map_or(endpoint.as_str(), |(_, rest)| rest)
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    if let Err(e) = tokio::net::TcpStream::connect(&authority).await {
-        panic!("{MOTO_HELP} (AWS_ENDPOINT_URL={endpoint}: {e})");
-    }
+    rewind_e2e::moto_endpoint();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await
@@ -116,7 +101,7 @@ async fn invocations_publish_metrics_that_cloudwatch_returns_by_table() {
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "{MOTO_HELP}: create_bucket failed: {}",
+                "moto server not reachable: run scripts/test.sh: create_bucket failed: {}",
                 aws_sdk_s3::error::DisplayErrorContext(&e)
             )
         });

@@ -20,34 +20,8 @@ use rewind_store::{layout, list_all, LocalStore, ObjectStore, Store};
 use rewind_workload::{Workload, WorkloadConfig};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The moto endpoint; panics (never skips) when the suite is not run by scripts/test.sh.
-fn moto_endpoint() -> String {
-    let url = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(u) if !u.trim().is_empty() => u.trim().to_string(),
-        _ => panic!("moto server not reachable: run scripts/test.sh (AWS_ENDPOINT_URL unset)"),
-    };
-    let authority = url
-        .split_once("://")
-        .map_or(url.as_str(), |(_, r)| r)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let reachable = authority
-        .to_socket_addrs()
-        .map(|mut addrs| {
-            addrs.any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
-        })
-        .unwrap_or(false);
-    assert!(
-        reachable,
-        "moto server not reachable at AWS_ENDPOINT_URL={url}: run scripts/test.sh"
-    );
-    url
-}
 
 struct Aws {
     ddb: aws_sdk_dynamodb::Client,
@@ -55,7 +29,7 @@ struct Aws {
 }
 
 async fn aws() -> Aws {
-    moto_endpoint();
+    rewind_e2e::moto_endpoint();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;

@@ -28,16 +28,45 @@ fn item(i: u32, version: u32) -> HashMap<String, AttributeValue> {
         ("pk".to_string(), s(&format!("USER#{i}"))),
         ("sk".to_string(), n(&i.to_string())),
         ("name".to_string(), s(&format!("Customer {i} v{version}"))),
-        ("ledger".to_string(), n("12345678901234567890123456789012345678")),
-        ("blob".to_string(), AttributeValue::B(vec![0, 1, 2, 255].into())),
-        ("tags".to_string(), AttributeValue::Ss(vec!["a".into(), "b".into()])),
-        ("nested".to_string(), AttributeValue::M(HashMap::from([("l".to_string(), AttributeValue::L(vec![n("1"), AttributeValue::Bool(true), AttributeValue::Null(true)]))]))),
+        (
+            "ledger".to_string(),
+            n("12345678901234567890123456789012345678"),
+        ),
+        (
+            "blob".to_string(),
+            AttributeValue::B(vec![0, 1, 2, 255].into()),
+        ),
+        (
+            "tags".to_string(),
+            AttributeValue::Ss(vec!["a".into(), "b".into()]),
+        ),
+        (
+            "nested".to_string(),
+            AttributeValue::M(HashMap::from([(
+                "l".to_string(),
+                AttributeValue::L(vec![
+                    n("1"),
+                    AttributeValue::Bool(true),
+                    AttributeValue::Null(true),
+                ]),
+            )])),
+        ),
     ])
 }
 
-async fn write(ddb: &aws_sdk_dynamodb::Client, table: &str, range: std::ops::Range<u32>, version: u32) {
+async fn write(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    range: std::ops::Range<u32>,
+    version: u32,
+) {
     for i in range {
-        ddb.put_item().table_name(table).set_item(Some(item(i, version))).send().await.unwrap();
+        ddb.put_item()
+            .table_name(table)
+            .set_item(Some(item(i, version)))
+            .send()
+            .await
+            .unwrap();
         if i % 7 == 0 {
             ddb.delete_item()
                 .table_name(table)
@@ -51,8 +80,16 @@ async fn write(ddb: &aws_sdk_dynamodb::Client, table: &str, range: std::ops::Ran
 }
 
 /// Every sequence number the stream holds, read independently of rewind.
-async fn stream_sequence_numbers(streams: &aws_sdk_dynamodbstreams::Client, stream_arn: &str) -> Vec<String> {
-    let description = streams.describe_stream().stream_arn(stream_arn).send().await.unwrap();
+async fn stream_sequence_numbers(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    stream_arn: &str,
+) -> Vec<String> {
+    let description = streams
+        .describe_stream()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .unwrap();
     let mut out = Vec::new();
     for shard in description.stream_description().unwrap().shards() {
         let mut iterator = streams
@@ -66,7 +103,12 @@ async fn stream_sequence_numbers(streams: &aws_sdk_dynamodbstreams::Client, stre
             .shard_iterator
             .unwrap();
         loop {
-            let page = streams.get_records().shard_iterator(&iterator).send().await.unwrap();
+            let page = streams
+                .get_records()
+                .shard_iterator(&iterator)
+                .send()
+                .await
+                .unwrap();
             if page.records().is_empty() {
                 break;
             }
@@ -85,7 +127,10 @@ async fn stream_sequence_numbers(streams: &aws_sdk_dynamodbstreams::Client, stre
 }
 
 fn rewind(args: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rewind")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .args(args)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out.status.code().unwrap_or(-1), json, stderr)
@@ -93,9 +138,14 @@ fn rewind(args: &[&str]) -> (i32, serde_json::Value, String) {
 
 async fn captured(store: &LocalStore, table: &str) -> HashMap<(Vec<u8>, String, String), usize> {
     let mut seen = HashMap::new();
-    for meta in list_all(store, &layout::changes_prefix(table)).await.unwrap() {
+    for meta in list_all(store, &layout::changes_prefix(table))
+        .await
+        .unwrap()
+    {
         for r in read_change_file(&meta.key, store.get(&meta.key).await.unwrap()).unwrap() {
-            *seen.entry((r.key, r.stream_label, r.sequence_number)).or_insert(0) += 1;
+            *seen
+                .entry((r.key, r.stream_label, r.sequence_number))
+                .or_insert(0) += 1;
         }
     }
     seen
@@ -108,20 +158,57 @@ async fn capture_once_catches_up_exactly_once_and_reruns_write_nothing_new() {
     let created = ddb
         .create_table()
         .table_name(&table)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::N).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build().unwrap())
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("sk")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("sk")
+                .key_type(KeyType::Range)
+                .build()
+                .unwrap(),
+        )
         .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().unwrap())
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
-    let stream_arn = created.table_description().unwrap().latest_stream_arn().unwrap().to_string();
+    let stream_arn = created
+        .table_description()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_string();
     let dir = tempfile::tempdir().unwrap();
     let store_url = dir.path().to_str().unwrap().to_string();
     let store = LocalStore::new(dir.path());
-    let args = ["--output", "json", "capture", "--table", &table, "--store", &store_url, "--once"];
+    let args = [
+        "--output", "json", "capture", "--table", &table, "--store", &store_url, "--once",
+    ];
 
     write(&ddb, &table, 0..60, 1).await;
     let (code, first, stderr) = rewind(&args);
@@ -138,20 +225,38 @@ async fn capture_once_catches_up_exactly_once_and_reruns_write_nothing_new() {
     let seen = captured(&store, &table).await;
     let mut seqs: Vec<&String> = seen.keys().map(|k| &k.2).collect();
     seqs.sort();
-    assert_eq!(seqs, expected.iter().collect::<Vec<_>>(), "every stream record, nothing else");
+    assert_eq!(
+        seqs,
+        expected.iter().collect::<Vec<_>>(),
+        "every stream record, nothing else"
+    );
     assert!(seen.values().all(|&n| n == 1), "exactly once");
 
-    let objects_before = list_all(&store, &layout::changes_prefix(&table)).await.unwrap();
+    let objects_before = list_all(&store, &layout::changes_prefix(&table))
+        .await
+        .unwrap();
     let (code, third, stderr) = rewind(&args);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(third["objects"], 0, "{third}");
-    let objects_after = list_all(&store, &layout::changes_prefix(&table)).await.unwrap();
-    assert_eq!(objects_before, objects_after, "a run with nothing new writes no change object");
+    let objects_after = list_all(&store, &layout::changes_prefix(&table))
+        .await
+        .unwrap();
+    assert_eq!(
+        objects_before, objects_after,
+        "a run with nothing new writes no change object"
+    );
 }
 
 #[test]
 fn bad_input_exits_2_with_a_message() {
-    let (code, _, stderr) = rewind(&["capture", "--table", "shop", "--store", "ftp://nowhere", "--once"]);
+    let (code, _, stderr) = rewind(&[
+        "capture",
+        "--table",
+        "shop",
+        "--store",
+        "ftp://nowhere",
+        "--once",
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("ftp://nowhere"), "{stderr}");
     let (code, _, stderr) = rewind(&["capture", "--store", "x"]);

@@ -29,7 +29,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = rewind_store::open(&url).await?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
-    let capturer = Capturer::new(store, CaptureOptions::default());
+    // The table description (for restores) is re-read at most every five minutes per table.
+    let capturer = Capturer::new(store, CaptureOptions::default()).with_describer(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        std::time::Duration::from_secs(300),
+    );
     tracing::info!(store = %url, "rewind capture Lambda ready");
 
     let (capturer, cloudwatch) = (&capturer, &cloudwatch);
