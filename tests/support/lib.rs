@@ -109,3 +109,51 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     );
     stdout
 }
+
+/// Creates a table keyed `pk` (S) + `sk` (`sort_key`), on demand, with a NEW_AND_OLD_IMAGES
+/// stream: the shape every capture test against moto starts from. Returns what CreateTable said
+/// (table ARN, latest stream ARN).
+pub async fn create_table_with_stream(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    sort_key: aws_sdk_dynamodb::types::ScalarAttributeType,
+) -> aws_sdk_dynamodb::types::TableDescription {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        StreamSpecification, StreamViewType,
+    };
+    let def = |name: &str, t: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(t)
+            .build()
+            .expect("attribute definition")
+    };
+    let key = |name: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(t)
+            .build()
+            .expect("key schema element")
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(def("pk", ScalarAttributeType::S))
+        .attribute_definitions(def("sk", sort_key))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .expect("stream specification"),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateTable {table}: {e:?}"))
+        .table_description
+        .unwrap_or_else(|| panic!("CreateTable {table} returned no description"))
+}

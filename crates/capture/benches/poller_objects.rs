@@ -12,8 +12,7 @@
 //! (1,000 records per flush, 5 s batch age) reads the whole stream into a local store.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType,
-    PutRequest, ScalarAttributeType, StreamSpecification, StreamViewType, WriteRequest,
+    AttributeValue, DeleteRequest, PutRequest, ScalarAttributeType, WriteRequest,
 };
 use rewind_capture::{run_poller, CaptureOptions, Capturer, PollProgress, PollerConfig};
 use rewind_store::{LocalStore, Store};
@@ -59,19 +58,7 @@ fn main() {
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
         let table = format!("bench-poller-{}", std::process::id());
-        let def = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().expect("def");
-        let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().expect("key");
-        ddb.create_table()
-            .table_name(&table)
-            .attribute_definitions(def("pk"))
-            .attribute_definitions(def("sk"))
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .billing_mode(BillingMode::PayPerRequest)
-            .stream_specification(StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().expect("spec"))
-            .send()
-            .await
-            .expect("create table");
+        rewind_e2e::create_table_with_stream(&ddb, &table, ScalarAttributeType::S).await;
 
         let started = Instant::now();
         let mut batch = Vec::new();

@@ -2,10 +2,7 @@
 //! it): written when the table is first seen, not rewritten while it is unchanged, and a new
 //! version once it changes and the refresh interval has passed. Against moto's DynamoDB.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, Tag,
-};
+use aws_sdk_dynamodb::types::{ScalarAttributeType, Tag};
 use rewind_capture::{handle_stream_event, latest_description, CaptureOptions, Capturer};
 use rewind_store::{layout, list_all, LocalStore, Store};
 use rewind_workload::{tumbling_window_event, Workload, WorkloadConfig};
@@ -20,39 +17,8 @@ async fn the_lambda_saves_the_description_once_and_again_when_it_changes() {
         .await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = format!("lambda-desc-{}", std::process::id());
-    let def = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    let created = ddb
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(def("pk"))
-        .attribute_definitions(def("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let description = created.table_description().unwrap();
+    let description =
+        rewind_e2e::create_table_with_stream(&ddb, &table, ScalarAttributeType::S).await;
     let stream_arn = description.latest_stream_arn().unwrap().to_string();
     let table_arn = description.table_arn().unwrap().to_string();
 

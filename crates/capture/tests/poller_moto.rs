@@ -4,10 +4,7 @@
 //! must be in the change log exactly once; a run with nothing new writes nothing new; the table
 //! description is written once and only again when the table changes.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use rand::Rng;
 use rewind_capture::{
     latest_description, list_checkpoints, list_gaps, run_poller, CaptureOptions, Capturer,
@@ -118,38 +115,7 @@ async fn write(aws: &Aws, table: &str, records: &[Value]) {
 }
 
 async fn create_table(aws: &Aws, table: &str) {
-    let def = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, kt: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kt)
-            .build()
-            .unwrap()
-    };
-    aws.ddb
-        .create_table()
-        .table_name(table)
-        .attribute_definitions(def("pk"))
-        .attribute_definitions(def("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    rewind_e2e::create_table_with_stream(&aws.ddb, table, ScalarAttributeType::S).await;
 }
 
 async fn poll(aws: &Aws, store: &Store, table: &str) -> PollSummary {

@@ -2,10 +2,7 @@
 //! lands in the change log exactly once, a rerun picks up only what is new, and a run with nothing
 //! new writes no object.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use rewind_format::read_change_file;
 use rewind_store::{layout, list_all, LocalStore, ObjectStore};
@@ -155,54 +152,8 @@ async fn captured(store: &LocalStore, table: &str) -> HashMap<(Vec<u8>, String, 
 async fn capture_once_catches_up_exactly_once_and_reruns_write_nothing_new() {
     let (ddb, streams) = clients().await;
     let table = format!("cli-capture-{}", std::process::id());
-    let created = ddb
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let stream_arn = created
-        .table_description()
-        .unwrap()
-        .latest_stream_arn()
-        .unwrap()
-        .to_string();
+    let created = rewind_e2e::create_table_with_stream(&ddb, &table, ScalarAttributeType::N).await;
+    let stream_arn = created.latest_stream_arn().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let store_url = dir.path().to_str().unwrap().to_string();
     let store = LocalStore::new(dir.path());
