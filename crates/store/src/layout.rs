@@ -337,6 +337,18 @@ pub fn validate_run_id(run_id: &str) -> Result<(), LayoutError> {
     }
 }
 
+/// The `stream=<encoded label>` key part shared by checkpoints and gaps.
+fn stream_part(label: &str) -> String {
+    format!("stream={}", utf8_percent_encode(label, LABEL_ESCAPES))
+}
+
+fn parse_stream_part(part: &str) -> Result<String, LayoutError> {
+    let encoded = part
+        .strip_prefix("stream=")
+        .ok_or_else(|| err("key part", part, "expected stream=<label>"))?;
+    decode_label(encoded)
+}
+
 fn parse_table_part(part: &str) -> Result<String, LayoutError> {
     let table = part
         .strip_prefix("table=")
@@ -466,9 +478,9 @@ impl CheckpointKey {
     /// The object key.
     pub fn key(&self) -> String {
         format!(
-            "{}stream={}/{}.json",
+            "{}{}/{}.json",
             checkpoints_prefix(&self.table),
-            utf8_percent_encode(&self.stream_label, LABEL_ESCAPES),
+            stream_part(&self.stream_label),
             self.shard_id
         )
     }
@@ -483,11 +495,7 @@ impl CheckpointKey {
             ));
         };
         let table = parse_table_part(table_part)?;
-        let label = decode_label(
-            stream
-                .strip_prefix("stream=")
-                .ok_or_else(|| bad("expected stream=<label>"))?,
-        )?;
+        let label = parse_stream_part(stream)?;
         let shard = name
             .strip_suffix(".json")
             .ok_or_else(|| bad("expected <shard>.json"))?;
@@ -541,9 +549,9 @@ impl GapKey {
     /// The object key.
     pub fn key(&self) -> String {
         format!(
-            "{}stream={}/{}_{}.json",
+            "{}{}/{}_{}.json",
             gaps_prefix(&self.table),
-            utf8_percent_encode(&self.stream_label, LABEL_ESCAPES),
+            stream_part(&self.stream_label),
             self.shard_id,
             format_at(self.detected_at)
         )
@@ -559,11 +567,7 @@ impl GapKey {
             ));
         };
         let table = parse_table_part(table_part)?;
-        let label = decode_label(
-            stream
-                .strip_prefix("stream=")
-                .ok_or_else(|| bad("expected stream=<label>"))?,
-        )?;
+        let label = parse_stream_part(stream)?;
         let (shard, at) = name
             .strip_suffix(".json")
             .and_then(|n| n.split_once('_'))
