@@ -72,6 +72,9 @@ export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 export REWIND_TEST_PYTHON="$VENV/bin/python"
+# A full run builds every test binary once; incremental caches would only cost disk (several
+# GB on a clean clone). Set CARGO_INCREMENTAL=1 to keep them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # All three checks run even when one fails, so one run reports everything; the script
 # fails at the end if any did.
