@@ -206,6 +206,7 @@ pub async fn capture_batch(
         read_through_ms,
         shard_ended: batch.shard_ended,
         updated_at_ms: now_ms,
+        first_captured_ms: Some(now_ms),
     };
     match save_checkpoint(store, &checkpoint).await {
         Ok(stored) => outcome.checkpoint = Some(stored),

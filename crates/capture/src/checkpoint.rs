@@ -35,6 +35,12 @@ pub struct Checkpoint {
     pub shard_ended: bool,
     /// When this checkpoint was written, ms since the epoch.
     pub updated_at_ms: i64,
+    /// When capture first wrote a checkpoint of this shard, ms since the epoch (kept by every
+    /// later save). A stream whose shards were all first read within 24 h of the stream's creation
+    /// lost nothing to trimming, which the restorable window needs to know. `None` in
+    /// checkpoints written before this field existed: then nobody can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_captured_ms: Option<i64>,
 }
 
 impl Checkpoint {
@@ -54,6 +60,11 @@ impl Checkpoint {
         }
         out.read_through_ms = self.read_through_ms.max(newer.read_through_ms);
         out.shard_ended = self.shard_ended || newer.shard_ended;
+        // The stored checkpoint speaks for the first capture; a checkpoint from before the field
+        // existed (None) keeps saying "unknown" rather than letting a later save claim it.
+        out.first_captured_ms = self
+            .first_captured_ms
+            .map(|old| newer.first_captured_ms.map_or(old, |new| old.min(new)));
         out.parent_shard_id = newer
             .parent_shard_id
             .clone()
@@ -150,6 +161,7 @@ mod tests {
             read_through_ms: read_through,
             shard_ended: ended,
             updated_at_ms: 0,
+            first_captured_ms: None,
         }
     }
 
@@ -174,6 +186,24 @@ mod tests {
             (m.last_sequence_number, m.read_through_ms),
             (newer.last_sequence_number, 9_000)
         );
+    }
+
+    #[test]
+    fn first_capture_time_is_kept_and_unknown_stays_unknown() {
+        let first = |ms| Checkpoint {
+            first_captured_ms: ms,
+            ..cp(Some("1"), 1_000, false)
+        };
+        assert_eq!(
+            first(Some(10)).merged(&first(Some(99))).first_captured_ms,
+            Some(10)
+        );
+        assert_eq!(
+            first(Some(10)).merged(&first(None)).first_captured_ms,
+            Some(10)
+        );
+        // Stored before the field existed: a later save must not claim to be the first.
+        assert_eq!(first(None).merged(&first(Some(99))).first_captured_ms, None);
     }
 
     #[tokio::test]

@@ -285,6 +285,7 @@ mod tests {
             read_through_ms: 1_000,
             shard_ended: ended,
             updated_at_ms: 1_000,
+            first_captured_ms: None,
         }
     }
 

@@ -477,6 +477,7 @@ async fn a_listed_shard_starting_after_its_checkpoint_is_a_gap() {
             read_through_ms: 1,
             shard_ended: false,
             updated_at_ms: 1,
+            first_captured_ms: None,
         },
     )
     .await
@@ -520,6 +521,7 @@ async fn a_vanished_checkpointed_shard_is_a_gap_once() {
             read_through_ms: 5,
             shard_ended: false,
             updated_at_ms: 5,
+            first_captured_ms: None,
         },
     )
     .await
@@ -823,6 +825,7 @@ async fn redrive_captures_a_reported_range_without_moving_checkpoints_back() {
         read_through_ms: chrono::Utc::now().timestamp_millis(),
         shard_ended: false,
         updated_at_ms: 0,
+        first_captured_ms: None,
     };
     save_checkpoint(env.store.as_ref(), &lambda_checkpoint)
         .await
@@ -927,6 +930,7 @@ async fn redrive_of_a_trimmed_range_records_a_gap_and_fails() {
             read_through_ms: 1,
             shard_ended: false,
             updated_at_ms: 1,
+            first_captured_ms: None,
         },
     )
     .await
