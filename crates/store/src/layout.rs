@@ -37,6 +37,7 @@ const CHECKPOINTS: &str = "checkpoints";
 const TABLES: &str = "tables";
 const QUARANTINE: &str = "quarantine";
 const GAPS: &str = "gaps";
+const RESTORES: &str = "restores";
 const AT_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// Why a name could not be built or read back; names the offending input.
@@ -446,6 +447,11 @@ pub fn parse_snapshot_manifest(key: &str) -> Option<(String, DateTime<Utc>)> {
     Some((table, at))
 }
 
+/// Prefix of every checkpoint of every table: listing it finds the tables a store backs up.
+pub fn all_checkpoints_prefix() -> String {
+    format!("{CHECKPOINTS}/")
+}
+
 /// Prefix of every checkpoint of a table.
 pub fn checkpoints_prefix(table: &str) -> String {
     format!("{CHECKPOINTS}/table={table}/")
@@ -626,6 +632,40 @@ pub fn quarantine_key(table: &str, ingested_at: DateTime<Utc>, raw_sha256_hex: &
     )
 }
 
+/// Prefix of one restore's progress journal: the source table and a digest of the target's
+/// canonical URL (`target_digest`: lowercase hex), so a re-run of the same restore finds it.
+pub fn restore_prefix(table: &str, target_digest: &str) -> String {
+    format!("{RESTORES}/table={table}/target={target_digest}/")
+}
+
+/// The journal of a restore: the request, the resolved point and the pinned plan.
+pub fn restore_journal(table: &str, target_digest: &str) -> String {
+    format!("{}journal.json", restore_prefix(table, target_digest))
+}
+
+/// Prefix of the markers of finished buckets of a restore.
+pub fn restore_done_prefix(table: &str, target_digest: &str) -> String {
+    format!("{}done/", restore_prefix(table, target_digest))
+}
+
+/// The marker of one finished bucket, written once the bucket is durable at the target.
+pub fn restore_done_key(table: &str, target_digest: &str, bucket: u32) -> String {
+    format!(
+        "{}bucket={bucket:04}.json",
+        restore_done_prefix(table, target_digest)
+    )
+}
+
+/// The bucket of a finished-bucket marker key, `None` if the key is not one.
+pub fn parse_restore_done_key(key: &str) -> Option<u32> {
+    let name = key.rsplit('/').next()?;
+    name.strip_prefix("bucket=")?
+        .strip_suffix(".json")
+        .filter(|n| n.len() == 4)?
+        .parse()
+        .ok()
+}
+
 impl fmt::Display for ChangeFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.key())
@@ -636,6 +676,18 @@ impl fmt::Display for ChangeFile {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn restore_markers_round_trip() {
+        let key = restore_done_key("shop", "ab12", 7);
+        assert_eq!(key, "restores/table=shop/target=ab12/done/bucket=0007.json");
+        assert!(key.starts_with(&restore_done_prefix("shop", "ab12")));
+        assert_eq!(parse_restore_done_key(&key), Some(7));
+        assert_eq!(
+            parse_restore_done_key(&restore_journal("shop", "ab12")),
+            None
+        );
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

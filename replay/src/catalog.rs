@@ -1,0 +1,237 @@
+//! The catalog: everything the store holds about one table that a restore plan depends on —
+//! change files (names and sizes), snapshots, checkpoints, recorded gaps, quarantined records
+//! and table descriptions. Loading it is the planner's only I/O; [`crate::plan`] is a pure
+//! function of it, so every planning rule is tested with hand-made catalogs.
+
+use crate::error::{ReplayError, Result};
+use chrono::{DateTime, Utc};
+use rewind_capture::{list_checkpoints, list_gaps, Checkpoint, Gap, TableDescription};
+use rewind_store::layout::{self, ChangeFile, ChangeFileKind, HourPartition};
+use rewind_store::{ObjectStore, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// A change file the store lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogFile {
+    /// What its name says (hour, label, shard, sequence range, or compaction run).
+    pub file: ChangeFile,
+    /// Object key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl CatalogFile {
+    /// The stream label, for batch files (a compacted file may hold several).
+    pub fn stream_label(&self) -> Option<&str> {
+        match &self.file.kind {
+            ChangeFileKind::Batch { stream_label, .. } => Some(stream_label),
+            ChangeFileKind::Compacted { .. } => None,
+        }
+    }
+}
+
+/// A complete snapshot (its manifest exists), as far as planning needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    /// The snapshot's name time, seconds since the epoch.
+    pub at: i64,
+    /// The manifest's key.
+    pub manifest_key: String,
+    /// First second the snapshot can be the base of a restore: its own time for a compacted
+    /// snapshot; ceil(scan end) plus the margin for a Scan snapshot.
+    pub valid_from: i64,
+    /// Changes stamped at or after this (ms) are applied over it: the second after its time for
+    /// a compacted snapshot; floor(scan start) minus the margin for a Scan snapshot.
+    pub changes_from_ms: i64,
+    /// Its bucket files: key and size.
+    pub files: Vec<(String, u64)>,
+    /// A late record stamped at or before the snapshot arrived after it was cut: skip it.
+    pub invalidated: bool,
+}
+
+/// A quarantined record, as far as planning needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    /// Object key.
+    pub key: String,
+    /// The record's stamp (ms), when the raw record says.
+    pub stamp_ms: Option<i64>,
+    /// When capture met it (ms).
+    pub ingested_at_ms: i64,
+}
+
+/// A stored table description and the time it is in force from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescribedAt {
+    /// In force from (ms): when capture or backup described the table.
+    pub at_ms: i64,
+    /// Object key.
+    pub key: String,
+    /// The description.
+    pub description: TableDescription,
+}
+
+/// What the store holds about one table.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Source table name.
+    pub table: String,
+    /// Change files, in key order (so by hour).
+    pub change_files: Vec<CatalogFile>,
+    /// Complete snapshots, oldest first.
+    pub snapshots: Vec<SnapshotInfo>,
+    /// Shard checkpoints of every stream.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Recorded gaps.
+    pub gaps: Vec<Gap>,
+    /// Quarantined records.
+    pub quarantined: Vec<QuarantineEntry>,
+    /// Table descriptions, oldest first.
+    pub descriptions: Vec<DescribedAt>,
+}
+
+/// Loads the catalog of `table`. Change files of hours after `until_second` (when given) are not
+/// listed: no restore to that second reads them.
+pub async fn load_catalog(
+    store: &dyn ObjectStore,
+    table: &str,
+    until_second: Option<i64>,
+) -> Result<Catalog> {
+    layout::validate_table(table).map_err(|e| ReplayError::Invalid {
+        what: "table name",
+        location: table.to_string(),
+        reason: e.to_string(),
+    })?;
+    let last_hour = until_second
+        .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+        .map(HourPartition::of);
+    let checkpoints = list_checkpoints(store, table).await.map_err(capture_err)?;
+    let gaps = list_gaps(store, table).await.map_err(capture_err)?;
+    Ok(Catalog {
+        table: table.to_string(),
+        change_files: list_change_files(store, table, last_hour).await?,
+        // Snapshots arrive with the compactor and the full backup; until then none exist.
+        snapshots: Vec::new(),
+        checkpoints,
+        gaps,
+        quarantined: list_quarantine(store, table).await?,
+        descriptions: list_descriptions(store, table).await?,
+    })
+}
+
+/// Every change file of `table` up to `last_hour`, paged and stopped at the first later hour.
+pub async fn list_change_files(
+    store: &dyn ObjectStore,
+    table: &str,
+    last_hour: Option<HourPartition>,
+) -> Result<Vec<CatalogFile>> {
+    let prefix = layout::changes_prefix(table);
+    let mut out = Vec::new();
+    let mut start_after: Option<String> = None;
+    loop {
+        let page = store
+            .list_page(&prefix, start_after.as_deref(), rewind_store::MAX_LIST_PAGE)
+            .await?;
+        for meta in &page.objects {
+            let file = ChangeFile::parse(&meta.key).map_err(|e| ReplayError::Invalid {
+                what: "change file name",
+                location: store.describe(&meta.key),
+                reason: e.to_string(),
+            })?;
+            if last_hour.is_some_and(|last| file.hour > last) {
+                return Ok(out);
+            }
+            out.push(CatalogFile {
+                file,
+                key: meta.key.clone(),
+                size: meta.size,
+            });
+        }
+        match page.objects.last() {
+            Some(last) if page.truncated => start_after = Some(last.key.clone()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn list_quarantine(store: &dyn ObjectStore, table: &str) -> Result<Vec<QuarantineEntry>> {
+    let mut out = Vec::new();
+    for meta in rewind_store::list_all(store, &layout::quarantine_prefix(table)).await? {
+        let body = store.get(&meta.key).await?;
+        let entry: rewind_capture::QuarantinedRecord =
+            serde_json::from_slice(&body).map_err(|e| ReplayError::Invalid {
+                what: "quarantine entry",
+                location: store.describe(&meta.key),
+                reason: e.to_string(),
+            })?;
+        out.push(QuarantineEntry {
+            key: meta.key,
+            stamp_ms: raw_stamp_ms(&entry.record),
+            ingested_at_ms: entry.ingested_at_ms,
+        });
+    }
+    Ok(out)
+}
+
+/// The creation time of a raw stream record (Lambda or Streams API JSON), when readable:
+/// `dynamodb.ApproximateCreationDateTime` in seconds, possibly fractional.
+pub fn raw_stamp_ms(record: &serde_json::Value) -> Option<i64> {
+    let field = record.get("dynamodb")?.get("ApproximateCreationDateTime")?;
+    let seconds = field
+        .as_f64()
+        .or_else(|| field.as_str().and_then(|s| s.parse().ok()))?;
+    seconds
+        .is_finite()
+        .then(|| (seconds * 1000.0).floor() as i64)
+}
+
+async fn list_descriptions(store: &dyn ObjectStore, table: &str) -> Result<Vec<DescribedAt>> {
+    let mut out = Vec::new();
+    for meta in rewind_store::list_all(store, &layout::descriptions_prefix(table)).await? {
+        let Ok((t, at)) = layout::parse_description_key(&meta.key) else {
+            continue;
+        };
+        if t != table {
+            continue;
+        }
+        let body = store.get(&meta.key).await?;
+        let description = serde_json::from_slice(&body).map_err(|e| ReplayError::Invalid {
+            what: "table description",
+            location: store.describe(&meta.key),
+            reason: e.to_string(),
+        })?;
+        out.push(DescribedAt {
+            at_ms: at.timestamp_millis(),
+            key: meta.key,
+            description,
+        });
+    }
+    out.sort_by_key(|d| d.at_ms);
+    Ok(out)
+}
+
+fn capture_err(e: rewind_capture::CaptureError) -> ReplayError {
+    match e {
+        rewind_capture::CaptureError::Store(s) => ReplayError::Store(s),
+        other => ReplayError::Store(StoreError::other(
+            "read capture state",
+            "checkpoints".to_string(),
+            other.to_string(),
+            false,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stamps_of_both_record_shapes() {
+        let lambda =
+            serde_json::json!({"dynamodb": {"ApproximateCreationDateTime": 1_700_000_000.5}});
+        assert_eq!(raw_stamp_ms(&lambda), Some(1_700_000_000_500));
+        assert_eq!(raw_stamp_ms(&serde_json::json!({"dynamodb": {}})), None);
+    }
+}

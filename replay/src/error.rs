@@ -1,0 +1,148 @@
+//! Errors of the replay crate. Each names what is wrong and where (object, key, target), so an
+//! operator can act on it without reading code.
+
+use crate::window::Interval;
+use rewind_format::FormatError;
+use rewind_store::StoreError;
+
+/// Result alias for the replay crate.
+pub type Result<T, E = ReplayError> = std::result::Result<T, E>;
+
+/// What can go wrong planning, reconstructing, writing or verifying a restore.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// Reading or writing the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A change or snapshot file could not be read (corrupt, truncated, foreign).
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// Nothing restorable is known for the table.
+    #[error("table {table}: {reason}")]
+    NothingRestorable {
+        /// Source table.
+        table: String,
+        /// Why (no change files, no snapshot and no whole-life log, ...).
+        reason: String,
+    },
+    /// The restore point is outside every restorable interval.
+    #[error(
+        "{at} is outside the restorable window of {table} ({}){}",
+        describe_window(window),
+        describe_nearest(nearest_before, nearest_after)
+    )]
+    OutsideWindow {
+        /// Source table.
+        table: String,
+        /// The requested point, RFC 3339.
+        at: String,
+        /// The restorable intervals.
+        window: Vec<Interval>,
+        /// The restorable second nearest before the request.
+        nearest_before: Option<i64>,
+        /// The restorable second nearest after the request.
+        nearest_after: Option<i64>,
+    },
+    /// Records in the restore's range are in quarantine (could not be converted).
+    #[error("{count} quarantined record(s) of {table} may fall in the restore's range (first: {first}); fix and redrive them, or pass --skip-quarantined to restore without them")]
+    Quarantined {
+        /// Source table.
+        table: String,
+        /// How many.
+        count: usize,
+        /// The first one's object key.
+        first: String,
+    },
+    /// The target already exists and the restore was not told to overwrite it.
+    #[error("target {target} already exists; pass --into-existing to make it equal to the state at the restore point (keys not in that state are deleted)")]
+    TargetExists {
+        /// The target, as given.
+        target: String,
+    },
+    /// A target URL could not be read.
+    #[error("target {url:?}: {reason} (expected dynamodb://TABLE[?region=R], file://DIR or s3://BUCKET/PREFIX)")]
+    BadTarget {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A DynamoDB call failed (after retries, or not retryable).
+    #[error("DynamoDB {operation} on {target}: {message}")]
+    Aws {
+        /// The API operation.
+        operation: &'static str,
+        /// The table (and region) it was called on.
+        target: String,
+        /// The service's message.
+        message: String,
+        /// Whether a later retry could succeed (throttling, 5xx, timeouts).
+        retryable: bool,
+    },
+    /// An object the plan pinned is gone or changed (compaction or retention replaced it): the
+    /// restore must start over with a new plan rather than mix two points in time.
+    #[error("{key}: pinned by the restore plan but gone or changed since; plan again")]
+    PinnedFileGone {
+        /// The object.
+        key: String,
+    },
+    /// A stored object or an item is not what the format says it must be.
+    #[error("{what} {location}: {reason}")]
+    Invalid {
+        /// Kind of thing (snapshot manifest, export line, scanned item, ...).
+        what: &'static str,
+        /// Where (object key, key JSON, line number).
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Local spill files or other local I/O failed.
+    #[error("local file {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ReplayError {
+    /// Whether the failure is in the request (exit code 2) rather than the system (exit 3).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            ReplayError::NothingRestorable { .. }
+                | ReplayError::OutsideWindow { .. }
+                | ReplayError::Quarantined { .. }
+                | ReplayError::TargetExists { .. }
+                | ReplayError::BadTarget { .. }
+        )
+    }
+
+    /// An [`ReplayError::Io`] for `path`.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        ReplayError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+fn describe_window(window: &[Interval]) -> String {
+    if window.is_empty() {
+        return "nothing is restorable yet".into();
+    }
+    let parts: Vec<String> = window.iter().map(|i| i.to_string()).collect();
+    format!("restorable: {}", parts.join(", "))
+}
+
+fn describe_nearest(before: &Option<i64>, after: &Option<i64>) -> String {
+    let fmt = crate::at::format_second;
+    match (before, after) {
+        (Some(b), Some(a)) => format!("; nearest restorable points: {} and {}", fmt(*b), fmt(*a)),
+        (Some(b), None) => format!("; nearest restorable point: {}", fmt(*b)),
+        (None, Some(a)) => format!("; nearest restorable point: {}", fmt(*a)),
+        (None, None) => String::new(),
+    }
+}

@@ -1,0 +1,90 @@
+//! What a store holds, per table (`rewind ls`): restorable window, watermark and lag, files,
+//! snapshots, shards, gaps and quarantine.
+
+use crate::at::format_second;
+use crate::catalog::load_catalog;
+use crate::error::Result;
+use crate::window::{restorable_window, Interval, WindowOptions};
+use rewind_store::layout::{self, CheckpointKey};
+use rewind_store::Store;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// One table's summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableSummary {
+    /// Source table.
+    pub table: String,
+    /// The source table's ARN, from its newest description.
+    pub table_arn: Option<String>,
+    /// Restorable intervals.
+    pub window: Vec<Interval>,
+    /// Restorable intervals, as text.
+    pub window_text: Vec<String>,
+    /// The last second fully captured, RFC 3339.
+    pub watermark: Option<String>,
+    /// Seconds from the watermark to now: the live RPO.
+    pub lag_seconds: Option<i64>,
+    /// Why the change log alone does not cover the whole life, when it does not.
+    pub not_whole_life: Option<String>,
+    /// Change files and their bytes.
+    pub change_files: u64,
+    /// See `change_files`.
+    pub change_bytes: u64,
+    /// Complete snapshots.
+    pub snapshots: u64,
+    /// Streams (labels) captured.
+    pub streams: Vec<String>,
+    /// Shards with checkpoints; of them, ended.
+    pub shards: u64,
+    /// See `shards`.
+    pub shards_ended: u64,
+    /// Recorded gaps.
+    pub gaps: u64,
+    /// Quarantined records.
+    pub quarantined: u64,
+}
+
+/// Tables with capture state in the store.
+pub async fn list_tables(store: &Store) -> Result<Vec<String>> {
+    let mut tables = BTreeSet::new();
+    for meta in rewind_store::list_all(store.as_ref(), &layout::all_checkpoints_prefix()).await? {
+        if let Ok(k) = CheckpointKey::parse(&meta.key) {
+            tables.insert(k.table);
+        }
+    }
+    Ok(tables.into_iter().collect())
+}
+
+/// Summarises one table.
+pub async fn summarize(store: &Store, table: &str, opts: &WindowOptions) -> Result<TableSummary> {
+    let catalog = load_catalog(store.as_ref(), table, None).await?;
+    let window = restorable_window(&catalog, opts);
+    let now = chrono::Utc::now().timestamp();
+    Ok(TableSummary {
+        table: table.to_string(),
+        table_arn: catalog
+            .descriptions
+            .last()
+            .map(|d| d.description.table_arn.clone()),
+        window_text: window.intervals.iter().map(|i| i.to_string()).collect(),
+        window: window.intervals.clone(),
+        watermark: window.watermark.map(format_second),
+        lag_seconds: window.watermark.map(|w| now - w),
+        not_whole_life: window.not_whole_life.clone(),
+        change_files: catalog.change_files.len() as u64,
+        change_bytes: catalog.change_files.iter().map(|f| f.size).sum(),
+        snapshots: catalog.snapshots.len() as u64,
+        streams: catalog
+            .checkpoints
+            .iter()
+            .map(|c| c.stream_label.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        shards: catalog.checkpoints.len() as u64,
+        shards_ended: catalog.checkpoints.iter().filter(|c| c.shard_ended).count() as u64,
+        gaps: catalog.gaps.len() as u64,
+        quarantined: catalog.quarantined.len() as u64,
+    })
+}

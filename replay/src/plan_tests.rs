@@ -1,0 +1,1637 @@
+//! Table-driven planner tests: the restorable window ([`restorable_window`]) and the plan
+//! ([`plan_restore`]) on hand-made catalogs. Every case states its exact expected intervals, plan
+//! fields or refusal; nothing is computed by the code under test and compared with itself.
+//!
+//! Times are written as `HH:MM:SS[.mmm]` on 2026-11-26 (UTC) unless a full RFC 3339 time is given.
+//! The usual table ([`Cat::whole_life`]) was created at 06:00:00 with its stream (label
+//! `2026-11-26T06:00:00.000`), and capture has read its one shard through 09:00:00.500, so the
+//! watermark is the last full second of 09:00:00.500 − 2 s = 08:59:58.500, that is 08:59:57.
+
+use crate::at::{format_second, AtSpec};
+use crate::catalog::{Catalog, CatalogFile, DescribedAt, QuarantineEntry, SnapshotInfo};
+use crate::error::ReplayError;
+use crate::plan::{plan_restore, Plan, PlanOptions};
+use crate::state::StampRange;
+use crate::window::{restorable_window, BaseRef, Interval, Span, WindowOptions};
+use chrono::{DateTime, Utc};
+use rewind_capture::description::{KeySchemaElement, ProvisionedThroughput, StreamSetting};
+use rewind_capture::{Checkpoint, Gap, TableDescription};
+use rewind_store::layout::{self, ChangeFile, HourPartition, SnapshotFile};
+
+const TABLE: &str = "shop";
+const L1: &str = "2026-11-26T06:00:00.000";
+const L2: &str = "2026-11-26T08:00:00.000";
+const S1: &str = "shardId-1";
+const BACKUP: &str = "take a full backup (rewind backup)";
+
+// ---------------------------------------------------------------------------------------------
+// Time helpers
+
+fn instant(t: &str) -> DateTime<Utc> {
+    let full = if t.contains('T') {
+        t.to_string()
+    } else {
+        format!("2026-11-26T{t}")
+    };
+    let full = if full.ends_with('Z') {
+        full
+    } else {
+        format!("{full}Z")
+    };
+    DateTime::parse_from_rfc3339(&full)
+        .unwrap_or_else(|e| panic!("test time {t:?}: {e}"))
+        .with_timezone(&Utc)
+}
+
+/// A whole second.
+fn s(t: &str) -> i64 {
+    let at = instant(t);
+    assert_eq!(at.timestamp_subsec_millis(), 0, "{t} is not a whole second");
+    at.timestamp()
+}
+
+fn ms(t: &str) -> i64 {
+    instant(t).timestamp_millis()
+}
+
+fn at(t: &str) -> AtSpec {
+    AtSpec::Second(s(t))
+}
+
+fn iv(start: &str, end: &str) -> Interval {
+    Interval {
+        start: s(start),
+        end: s(end),
+    }
+}
+
+fn hour(h: &str) -> HourPartition {
+    HourPartition::of(instant(&format!("{h}:00:00")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog builder
+
+fn description(created: Option<&str>, version: i64) -> TableDescription {
+    let key = |name: &str, kind: &str| KeySchemaElement {
+        attribute_name: name.into(),
+        key_type: kind.into(),
+    };
+    TableDescription {
+        format_version: 1,
+        table_name: TABLE.into(),
+        table_arn: "arn:aws:dynamodb:us-east-1:123456789012:table/shop".into(),
+        table_id: None,
+        creation_date_time: created.map(|c| instant(c).to_rfc3339()),
+        // RANGE first on purpose: the plan must put the hash key first.
+        key_schema: vec![key("sk", "RANGE"), key("pk", "HASH")],
+        attribute_definitions: Vec::new(),
+        billing_mode: "PROVISIONED".into(),
+        // The read capacity tells the versions apart.
+        provisioned_throughput: Some(ProvisionedThroughput {
+            read_capacity_units: version,
+            write_capacity_units: 1,
+        }),
+        on_demand_throughput: None,
+        global_secondary_indexes: Vec::new(),
+        local_secondary_indexes: Vec::new(),
+        table_class: None,
+        time_to_live: None,
+        sse: None,
+        tags: Default::default(),
+        stream: StreamSetting {
+            enabled: true,
+            view_type: Some("NEW_AND_OLD_IMAGES".into()),
+            latest_stream_arn: None,
+            latest_stream_label: Some(L1.into()),
+        },
+        deletion_protection_enabled: false,
+        replica_regions: Vec::new(),
+        global_table_version: None,
+        table_status: None,
+        item_count: None,
+        table_size_bytes: None,
+        captured_at: String::new(),
+    }
+}
+
+fn version_of(d: &TableDescription) -> i64 {
+    d.provisioned_throughput
+        .as_ref()
+        .unwrap()
+        .read_capacity_units
+}
+
+/// A catalog under construction, with short names for its change files.
+#[derive(Debug, Clone)]
+struct Cat {
+    catalog: Catalog,
+    /// (short name, object key) of every change file.
+    names: Vec<(&'static str, String)>,
+}
+
+impl Cat {
+    fn bare() -> Self {
+        Cat {
+            catalog: Catalog {
+                table: TABLE.into(),
+                ..Catalog::default()
+            },
+            names: Vec::new(),
+        }
+    }
+
+    /// Created at 06:00:00 with its stream L1; shard-1 read through 09:00:00.500, first read at
+    /// 06:00:01. Watermark 08:59:57.
+    fn whole_life() -> Self {
+        Cat::bare().described("06:00:00", Some("06:00:00")).shard(
+            L1,
+            S1,
+            None,
+            "09:00:00.500",
+            false,
+        )
+    }
+
+    /// [`Cat::whole_life`] with the usual change files (see [`Cat::usual_files`]).
+    fn usual() -> Self {
+        Cat::whole_life().usual_files()
+    }
+
+    /// A description written at `at`; versions count up from 1 in the order they are added.
+    fn described(mut self, at: &str, created: Option<&str>) -> Self {
+        let version = self.catalog.descriptions.len() as i64 + 1;
+        self.catalog.descriptions.push(DescribedAt {
+            at_ms: ms(at),
+            key: layout::description_key(TABLE, instant(at)),
+            description: description(created, version),
+        });
+        self.catalog.descriptions.sort_by_key(|d| d.at_ms);
+        self
+    }
+
+    /// A shard checkpoint, first captured one second after its stream began.
+    fn shard(
+        mut self,
+        label: &str,
+        shard: &str,
+        parent: Option<&str>,
+        read_through: &str,
+        ended: bool,
+    ) -> Self {
+        self.catalog.checkpoints.push(Checkpoint {
+            table: TABLE.into(),
+            stream_label: label.into(),
+            shard_id: shard.into(),
+            parent_shard_id: parent.map(str::to_string),
+            last_sequence_number: None,
+            last_stamp_ms: None,
+            read_through_ms: ms(read_through),
+            shard_ended: ended,
+            updated_at_ms: ms(read_through),
+            first_captured_ms: Some(ms(label) + 1_000),
+        });
+        self
+    }
+
+    /// Edits the last checkpoint added.
+    fn last_checkpoint(mut self, edit: impl FnOnce(&mut Checkpoint)) -> Self {
+        edit(self.catalog.checkpoints.last_mut().expect("a checkpoint"));
+        self
+    }
+
+    fn file(mut self, name: &'static str, file: ChangeFile, size: u64) -> Self {
+        let key = file.key();
+        let parsed = ChangeFile::parse(&key).expect("the layout reads its own keys");
+        self.catalog.change_files.push(CatalogFile {
+            file: parsed,
+            key: key.clone(),
+            size,
+        });
+        // The catalog lists in key order, as the store does.
+        self.catalog.change_files.sort_by(|a, b| a.key.cmp(&b.key));
+        self.names.push((name, key));
+        self
+    }
+
+    fn batch(self, name: &'static str, h: &str, first: u64, last: u64, size: u64) -> Self {
+        let f = ChangeFile::batch(
+            TABLE,
+            hour(h),
+            L1,
+            S1,
+            &first.to_string(),
+            &last.to_string(),
+        )
+        .unwrap();
+        self.file(name, f, size)
+    }
+
+    fn compacted(self, name: &'static str, h: &str, run: &str, size: u64) -> Self {
+        let f = ChangeFile::compacted(TABLE, hour(h), run).unwrap();
+        self.file(name, f, size)
+    }
+
+    /// Hour 06: a batch, a retried batch overlapping it, a compacted file duplicating both, and a
+    /// late redrive of an older range; then one batch in each of hours 07, 08 and 09.
+    fn usual_files(self) -> Self {
+        self.batch("h06", "06", 1, 10, 100)
+            .batch("h06-overlap", "06", 5, 20, 200)
+            .compacted("h06-compacted", "06", "r-1", 300)
+            .batch("h06-late", "06", 21, 25, 50)
+            .batch("h07", "07", 30, 40, 400)
+            .batch("h08", "08", 41, 50, 500)
+            .batch("h09", "09", 51, 60, 600)
+    }
+
+    fn snapshot(mut self, at: &str, valid_from: &str, changes_from: &str) -> Self {
+        let when = instant(at);
+        let file = SnapshotFile {
+            table: TABLE.into(),
+            at: when,
+            run_id: "run-1".into(),
+            bucket: 0,
+        };
+        self.catalog.snapshots.push(SnapshotInfo {
+            at: s(at),
+            manifest_key: layout::snapshot_manifest(TABLE, when),
+            valid_from: s(valid_from),
+            changes_from_ms: ms(changes_from),
+            files: vec![(file.key(), 1_000)],
+            invalidated: false,
+        });
+        self.catalog.snapshots.sort_by_key(|s| s.at);
+        self
+    }
+
+    /// A compacted snapshot: exactly the state at `at`.
+    fn compacted_snapshot(self, at: &str) -> Self {
+        let next = format_second(s(at) + 1);
+        self.snapshot(at, at, &next)
+    }
+
+    fn invalidate(mut self, at: &str) -> Self {
+        let snap = self
+            .catalog
+            .snapshots
+            .iter_mut()
+            .find(|x| x.at == s(at))
+            .expect("a snapshot at that time");
+        snap.invalidated = true;
+        self
+    }
+
+    fn gap(mut self, label: &str, after_stamp: Option<&str>, detected: &str) -> Self {
+        self.catalog.gaps.push(Gap {
+            table: TABLE.into(),
+            stream_label: label.into(),
+            shard_id: S1.into(),
+            after_sequence_number: after_stamp.map(|_| format!("{:040}", 100)),
+            after_stamp_ms: after_stamp.map(ms),
+            resumed_at_sequence_number: None,
+            detected_at_ms: ms(detected),
+            reason: "trimmed".into(),
+        });
+        self
+    }
+
+    fn quarantined(mut self, name: &str, stamp: Option<&str>, ingested: &str) -> Self {
+        self.catalog.quarantined.push(QuarantineEntry {
+            key: quarantine_key(name),
+            stamp_ms: stamp.map(ms),
+            ingested_at_ms: ms(ingested),
+        });
+        self
+    }
+
+    /// The short names of the plan's files, checking they are in key order.
+    fn names_of(&self, plan: &Plan) -> Vec<&'static str> {
+        let keys: Vec<&str> = plan.files.iter().map(|f| f.key.as_str()).collect();
+        assert!(
+            keys.windows(2).all(|w| w[0] < w[1]),
+            "files in key order, once each: {keys:?}"
+        );
+        plan.files
+            .iter()
+            .map(|f| {
+                let (name, _) = self
+                    .names
+                    .iter()
+                    .find(|(_, k)| *k == f.key)
+                    .unwrap_or_else(|| panic!("unknown file {}", f.key));
+                let listed = self
+                    .catalog
+                    .change_files
+                    .iter()
+                    .find(|c| c.key == f.key)
+                    .unwrap();
+                assert_eq!(f.size, listed.size, "pinned at its listed size");
+                *name
+            })
+            .collect()
+    }
+}
+
+fn quarantine_key(name: &str) -> String {
+    format!("quarantine/table=shop/dt=2026-11-26/{name}.json")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan cases
+
+#[derive(Debug)]
+enum Want {
+    /// A plan: resolved second, base snapshot (by its time), first stamp applied, pinned files
+    /// (short names, any order), quarantined records skipped.
+    Plan {
+        at: &'static str,
+        base: Option<&'static str>,
+        from: Option<&'static str>,
+        files: &'static [&'static str],
+        skipped: &'static [&'static str],
+    },
+    /// Refused as outside the window, with the nearest restorable seconds.
+    Outside {
+        at: &'static str,
+        before: Option<&'static str>,
+        after: Option<&'static str>,
+    },
+    /// Nothing restorable; the message holds every one of these.
+    Nothing(Vec<&'static str>),
+    /// Refused over quarantined records.
+    Quarantined { count: usize, first: &'static str },
+}
+
+struct Case {
+    name: &'static str,
+    cat: Cat,
+    at: AtSpec,
+    skip_quarantined: bool,
+    want: Want,
+}
+
+fn case(name: &'static str, cat: Cat, at: AtSpec, want: Want) -> Case {
+    Case {
+        name,
+        cat,
+        at,
+        skip_quarantined: false,
+        want,
+    }
+}
+
+fn plan_of(cat: &Cat, at: AtSpec) -> Plan {
+    plan_restore(&cat.catalog, at, &PlanOptions::default()).expect("plans")
+}
+
+fn run(cases: Vec<Case>) {
+    for c in cases {
+        let name = c.name;
+        let opts = PlanOptions {
+            skip_quarantined: c.skip_quarantined,
+            ..PlanOptions::default()
+        };
+        let got = plan_restore(&c.cat.catalog, c.at, &opts);
+        match (&c.want, got) {
+            (
+                Want::Plan {
+                    at,
+                    base,
+                    from,
+                    files,
+                    skipped,
+                },
+                Ok(plan),
+            ) => {
+                assert_eq!(plan.table, TABLE, "{name}");
+                assert_eq!(plan.requested, c.at.to_string(), "{name}: requested");
+                assert_eq!(
+                    format_second(plan.at),
+                    format_second(s(at)),
+                    "{name}: resolved point"
+                );
+                assert_eq!(
+                    plan.base.as_ref().map(|b| format_second(b.at)),
+                    base.map(|b| format_second(s(b))),
+                    "{name}: base"
+                );
+                if let Some(b) = &plan.base {
+                    assert!(!b.invalidated, "{name}: an invalidated base");
+                    assert!(
+                        c.cat.catalog.snapshots.contains(b),
+                        "{name}: base is the catalog's snapshot"
+                    );
+                }
+                assert_eq!(
+                    plan.changes,
+                    StampRange {
+                        from_ms: from.map(ms),
+                        until_ms: (s(at) + 1) * 1000,
+                    },
+                    "{name}: stamp range"
+                );
+                let mut got_files = c.cat.names_of(&plan);
+                let mut want_files = files.to_vec();
+                got_files.sort_unstable();
+                want_files.sort_unstable();
+                assert_eq!(got_files, want_files, "{name}: pinned files");
+                let want_skipped: Vec<String> = skipped.iter().map(|q| quarantine_key(q)).collect();
+                assert_eq!(
+                    plan.skipped_quarantine, want_skipped,
+                    "{name}: skipped quarantine"
+                );
+                let window = restorable_window(&c.cat.catalog, &WindowOptions::default());
+                assert_eq!(plan.window, window.intervals, "{name}: window");
+                assert_eq!(plan.watermark, window.watermark, "{name}: watermark");
+                assert!(
+                    plan.window.iter().any(|i| i.contains(plan.at)),
+                    "{name}: the point is in the window"
+                );
+            }
+            (Want::Outside { at, before, after }, Err(e)) => {
+                let message = e.to_string();
+                let ReplayError::OutsideWindow {
+                    table,
+                    at: got_at,
+                    window,
+                    nearest_before,
+                    nearest_after,
+                } = e
+                else {
+                    panic!("{name}: wanted OutsideWindow, got {e:?}");
+                };
+                assert_eq!(table, TABLE, "{name}");
+                assert_eq!(got_at, format_second(s(at)), "{name}: refused point");
+                let expected = restorable_window(&c.cat.catalog, &WindowOptions::default());
+                assert_eq!(window, expected.intervals, "{name}: window named");
+                assert_eq!(
+                    (
+                        nearest_before.map(format_second),
+                        nearest_after.map(format_second)
+                    ),
+                    (
+                        before.map(|b| format_second(s(b))),
+                        after.map(|a| format_second(s(a)))
+                    ),
+                    "{name}: nearest points"
+                );
+                assert!(
+                    message.starts_with(&format!(
+                        "{} is outside the restorable window of shop (restorable: ",
+                        format_second(s(at))
+                    )),
+                    "{name}: {message}"
+                );
+                let tail = match (before, after) {
+                    (Some(b), Some(a)) => format!(
+                        "; nearest restorable points: {} and {}",
+                        format_second(s(b)),
+                        format_second(s(a))
+                    ),
+                    (Some(p), None) | (None, Some(p)) => {
+                        format!("; nearest restorable point: {}", format_second(s(p)))
+                    }
+                    (None, None) => String::new(),
+                };
+                assert!(message.ends_with(&tail), "{name}: {message}");
+            }
+            (Want::Nothing(parts), Err(e)) => {
+                let message = e.to_string();
+                assert!(
+                    matches!(&e, ReplayError::NothingRestorable { table, .. } if table == TABLE),
+                    "{name}: wanted NothingRestorable, got {e:?}"
+                );
+                assert!(e.is_bad_input(), "{name}");
+                assert!(message.starts_with("table shop: "), "{name}: {message}");
+                for part in parts {
+                    assert!(message.contains(part), "{name}: {message:?} lacks {part:?}");
+                }
+            }
+            (Want::Quarantined { count, first }, Err(e)) => {
+                let message = e.to_string();
+                let ReplayError::Quarantined {
+                    table,
+                    count: got_count,
+                    first: got_first,
+                } = e
+                else {
+                    panic!("{name}: wanted Quarantined, got {e:?}");
+                };
+                assert_eq!(
+                    (table.as_str(), got_count, got_first),
+                    (TABLE, *count, quarantine_key(first)),
+                    "{name}"
+                );
+                assert!(message.contains("--skip-quarantined"), "{name}: {message}");
+            }
+            (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
+        }
+    }
+}
+
+fn plan(
+    at: &'static str,
+    base: Option<&'static str>,
+    from: Option<&'static str>,
+    files: &'static [&'static str],
+) -> Want {
+    Want::Plan {
+        at,
+        base,
+        from,
+        files,
+        skipped: &[],
+    }
+}
+
+fn outside(at: &'static str, before: Option<&'static str>, after: Option<&'static str>) -> Want {
+    Want::Outside { at, before, after }
+}
+
+const H06: [&str; 4] = ["h06", "h06-overlap", "h06-compacted", "h06-late"];
+const H06_07: [&str; 5] = ["h06", "h06-overlap", "h06-compacted", "h06-late", "h07"];
+const H06_08: [&str; 6] = [
+    "h06",
+    "h06-overlap",
+    "h06-compacted",
+    "h06-late",
+    "h07",
+    "h08",
+];
+
+// ---------------------------------------------------------------------------------------------
+// The window
+
+/// Window expectations: intervals, watermark, holes and whether the log covers the whole life.
+struct WindowCase {
+    name: &'static str,
+    cat: Cat,
+    intervals: Vec<Interval>,
+    watermark: Option<&'static str>,
+    holes: Vec<Interval>,
+    whole_life: bool,
+}
+
+fn run_windows(cases: Vec<WindowCase>) {
+    for c in cases {
+        let name = c.name;
+        let w = restorable_window(&c.cat.catalog, &WindowOptions::default());
+        assert_eq!(w.intervals, c.intervals, "{name}: intervals");
+        assert_eq!(
+            w.watermark.map(format_second),
+            c.watermark.map(|x| format_second(s(x))),
+            "{name}: watermark"
+        );
+        let holes: Vec<Interval> = w
+            .holes
+            .iter()
+            .map(|h| Interval {
+                start: h.start,
+                end: h.end,
+            })
+            .collect();
+        assert_eq!(holes, c.holes, "{name}: holes");
+        assert_eq!(
+            w.not_whole_life.is_none(),
+            c.whole_life,
+            "{name}: whole life ({:?})",
+            w.not_whole_life
+        );
+        // Spans are sorted, each non-empty, and their union is the intervals.
+        for span in &w.spans {
+            assert!(span.interval.start <= span.interval.end, "{name}: {span:?}");
+            assert!(
+                w.intervals
+                    .iter()
+                    .any(|i| i.start <= span.interval.start && span.interval.end <= i.end),
+                "{name}: {span:?} outside the intervals"
+            );
+        }
+        for i in &w.intervals {
+            for second in [i.start, i.end] {
+                assert!(w.contains(second), "{name}");
+                assert!(
+                    w.spans.iter().any(|sp| sp.interval.contains(second)),
+                    "{name}: {second} in no span"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn whole_life_window_is_stream_start_to_watermark() {
+    let w = restorable_window(&Cat::whole_life().catalog, &WindowOptions::default());
+    assert_eq!(w.intervals, vec![iv("06:00:00", "08:59:57")]);
+    assert_eq!(
+        w.spans,
+        vec![Span {
+            interval: iv("06:00:00", "08:59:57"),
+            base: BaseRef::WholeLife,
+            changes_from_ms: None,
+        }]
+    );
+    assert_eq!(w.watermark, Some(s("08:59:57")));
+    assert!(w.holes.is_empty());
+    assert_eq!(w.not_whole_life, None);
+    assert_eq!(w.nearest(s("12:00:00")), (Some(s("08:59:57")), None));
+    assert_eq!(w.nearest(s("05:00:00")), (None, Some(s("06:00:00"))));
+    assert_eq!(
+        w.nearest(s("07:00:00")),
+        (Some(s("07:00:00")), Some(s("07:00:00")))
+    );
+}
+
+#[test]
+fn whole_life_restore_points() {
+    run(vec![
+        case(
+            "latest is the watermark",
+            Cat::usual(),
+            AtSpec::Latest,
+            plan("08:59:57", None, None, &H06_08),
+        ),
+        case(
+            "exactly the stream's first second",
+            Cat::usual(),
+            at("06:00:00"),
+            plan("06:00:00", None, None, &H06),
+        ),
+        case(
+            "exactly the watermark",
+            Cat::usual(),
+            at("08:59:57"),
+            plan("08:59:57", None, None, &H06_08),
+        ),
+        case(
+            "one second after the watermark",
+            Cat::usual(),
+            at("08:59:58"),
+            outside("08:59:58", Some("08:59:57"), None),
+        ),
+        case(
+            "long after the watermark",
+            Cat::usual(),
+            at("2026-11-27T08:00:00"),
+            outside("2026-11-27T08:00:00", Some("08:59:57"), None),
+        ),
+        case(
+            "one second before the table existed",
+            Cat::usual(),
+            at("05:59:59"),
+            outside("05:59:59", None, Some("06:00:00")),
+        ),
+        case(
+            "a day before the table existed",
+            Cat::usual(),
+            at("2026-11-25T06:00:00"),
+            outside("2026-11-25T06:00:00", None, Some("06:00:00")),
+        ),
+        case(
+            "a stream created 10 s after the table starts at its own second",
+            Cat::bare().described("06:00:00", Some("06:00:00")).shard(
+                "2026-11-26T06:00:10.000",
+                S1,
+                None,
+                "09:00:00.500",
+                false,
+            ),
+            at("06:00:09"),
+            outside("06:00:09", None, Some("06:00:10")),
+        ),
+    ]);
+}
+
+#[test]
+fn whole_life_rule() {
+    let not_whole = |name, cat| case(name, cat, AtSpec::Latest, Want::Nothing(vec![]));
+    let mut cases = vec![
+        not_whole(
+            "stream enabled an hour after the table was created",
+            Cat::bare().described("06:00:00", Some("05:00:00")).shard(
+                L1,
+                S1,
+                None,
+                "09:00:00.500",
+                false,
+            ),
+        ),
+        not_whole(
+            "stream enabled 11 s after creation (tolerance 10 s)",
+            Cat::bare().described("06:00:00", Some("05:59:49")).shard(
+                L1,
+                S1,
+                None,
+                "09:00:00.500",
+                false,
+            ),
+        ),
+        not_whole(
+            "capture first read the shard 24 h + 1 s after the stream began",
+            Cat::whole_life().last_checkpoint(|c| {
+                c.first_captured_ms = Some(ms("2026-11-27T06:00:01"));
+            }),
+        ),
+        not_whole(
+            "capture first read the shard exactly 24 h after the stream began",
+            Cat::whole_life().last_checkpoint(|c| {
+                c.first_captured_ms = Some(ms("2026-11-27T06:00:00"));
+            }),
+        ),
+        not_whole(
+            "a checkpoint from before first_captured_ms existed",
+            Cat::whole_life().last_checkpoint(|c| c.first_captured_ms = None),
+        ),
+        not_whole(
+            "a root shard whose parent was never captured, first read late",
+            Cat::bare()
+                .described("06:00:00", Some("06:00:00"))
+                .shard(L1, "shardId-2", Some("shardId-0"), "09:00:00.500", false)
+                .last_checkpoint(|c| c.first_captured_ms = Some(ms("2026-11-27T07:00:00"))),
+        ),
+        not_whole(
+            "no description at all",
+            Cat::bare().shard(L1, S1, None, "09:00:00.500", false),
+        ),
+        not_whole(
+            "a description without the creation time",
+            Cat::bare()
+                .described("06:00:00", None)
+                .shard(L1, S1, None, "09:00:00.500", false),
+        ),
+        not_whole(
+            "records lost before the first capture",
+            Cat::whole_life().gap(L1, None, "06:30:00"),
+        ),
+    ];
+    let reasons = [
+        "the stream (2026-11-26T06:00:00.000) was not enabled when the table was created",
+        "the stream (2026-11-26T06:00:00.000) was not enabled when the table was created",
+        "capture first read shard shardId-1 more than 24 h after the stream began",
+        "capture first read shard shardId-1 more than 24 h after the stream began",
+        "shard shardId-1 has no record of when capture first read it",
+        "capture first read shard shardId-2 more than 24 h after the stream began",
+        "no stored table description gives the table's creation time",
+        "no stored table description gives the table's creation time",
+        "stream 2026-11-26T06:00:00.000 lost records before its first capture",
+    ];
+    assert_eq!(cases.len(), reasons.len());
+    for (c, reason) in cases.iter_mut().zip(reasons) {
+        let w = restorable_window(&c.cat.catalog, &WindowOptions::default());
+        assert!(
+            w.not_whole_life
+                .as_deref()
+                .is_some_and(|r| r.contains(reason)),
+            "{}: {:?}",
+            c.name,
+            w.not_whole_life
+        );
+        assert!(w.intervals.is_empty(), "{}", c.name);
+        assert!(w.spans.is_empty(), "{}", c.name);
+        // The refusal says why and what to do.
+        c.want = Want::Nothing(vec![
+            "the change log does not cover the table's whole life (",
+            reason,
+            "and no snapshot exists yet",
+            BACKUP,
+        ]);
+    }
+    // The same refusal for a point in time as for `latest`.
+    cases.push(case(
+        "a point in time, stream enabled late",
+        Cat::bare().described("06:00:00", Some("05:00:00")).shard(
+            L1,
+            S1,
+            None,
+            "09:00:00.500",
+            false,
+        ),
+        at("07:00:00"),
+        Want::Nothing(vec!["was not enabled when the table was created", BACKUP]),
+    ));
+    run(cases);
+
+    // What still counts as the whole life.
+    let whole = |name, cat| WindowCase {
+        name,
+        cat,
+        intervals: vec![iv("06:00:00", "08:59:57")],
+        watermark: Some("08:59:57"),
+        holes: vec![],
+        whole_life: true,
+    };
+    run_windows(vec![
+        whole(
+            "stream 10 s after creation (the tolerance)",
+            Cat::bare().described("06:00:00", Some("05:59:50")).shard(
+                L1,
+                S1,
+                None,
+                "09:00:00.500",
+                false,
+            ),
+        ),
+        whole(
+            "first read 1 ms short of 24 h",
+            Cat::whole_life().last_checkpoint(|c| {
+                c.first_captured_ms = Some(ms("2026-11-27T05:59:59.999"));
+            }),
+        ),
+        whole(
+            "a child shard without first_captured_ms (only roots matter)",
+            Cat::whole_life()
+                .last_checkpoint(|c| {
+                    c.shard_ended = true;
+                    c.read_through_ms = ms("07:00:00");
+                })
+                .shard(L1, "shardId-2", Some(S1), "09:00:00.500", false)
+                .last_checkpoint(|c| c.first_captured_ms = None),
+        ),
+        whole(
+            "the creation time from a later description when the oldest lacks it",
+            Cat::bare()
+                .described("06:00:00", None)
+                .described("07:00:00", Some("06:00:00"))
+                .shard(L1, S1, None, "09:00:00.500", false),
+        ),
+    ]);
+}
+
+#[test]
+fn gaps_split_the_window() {
+    // Gap after a record stamped 07:00:05.300, noticed at 07:30:00: hole [07:00:05, 07:30:00].
+    let gapped = || Cat::usual().gap(L1, Some("07:00:05.300"), "07:30:00");
+    let hole = iv("07:00:05", "07:30:00");
+    run_windows(vec![
+        WindowCase {
+            name: "a gap ends the whole-life span the second before its first second",
+            cat: gapped(),
+            intervals: vec![iv("06:00:00", "07:00:04")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "scan snapshot needing changes from inside the hole",
+            cat: gapped().snapshot("07:29:00", "07:35:00", "07:28:58"),
+            intervals: vec![iv("06:00:00", "07:00:04")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "scan snapshot needing changes from the hole's last second",
+            cat: gapped().snapshot("07:30:02", "07:45:00", "07:30:00.500"),
+            intervals: vec![iv("06:00:00", "07:00:04")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "scan snapshot needing changes only after the hole",
+            cat: gapped().snapshot("07:30:03", "07:45:00", "07:30:01"),
+            intervals: vec![iv("06:00:00", "07:00:04"), iv("07:45:00", "08:59:57")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "a scan snapshot named at its validity is not an instant: the hole still counts",
+            cat: gapped().snapshot("07:45:00", "07:45:00", "07:10:00"),
+            intervals: vec![iv("06:00:00", "07:00:04")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "a gap of a table whose log is not whole-life, with a snapshot before it",
+            cat: Cat::bare()
+                .described("06:00:00", Some("05:00:00"))
+                .shard(L1, S1, None, "09:00:00.500", false)
+                .snapshot("06:10:00", "06:20:00", "06:09:58")
+                .gap(L1, Some("07:00:05.300"), "07:30:00"),
+            intervals: vec![iv("06:20:00", "07:00:04")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: false,
+        },
+    ]);
+
+    let scanned = || gapped().snapshot("07:30:03", "07:45:00", "07:30:01");
+    run(vec![
+        case(
+            "the last second before the gap",
+            gapped(),
+            at("07:00:04"),
+            plan("07:00:04", None, None, &H06_07),
+        ),
+        case(
+            "the gap's first second",
+            gapped(),
+            at("07:00:05"),
+            outside("07:00:05", Some("07:00:04"), None),
+        ),
+        case(
+            "latest after a gap with no snapshot is refused, not moved back",
+            gapped(),
+            AtSpec::Latest,
+            outside("08:59:57", Some("07:00:04"), None),
+        ),
+        case(
+            "in the hole, a snapshot after it",
+            scanned(),
+            at("07:20:00"),
+            outside("07:20:00", Some("07:00:04"), Some("07:45:00")),
+        ),
+        case(
+            "after the hole, before the snapshot is valid",
+            scanned(),
+            at("07:44:59"),
+            outside("07:44:59", Some("07:00:04"), Some("07:45:00")),
+        ),
+        case(
+            "the scan snapshot's first valid second",
+            scanned(),
+            at("07:45:00"),
+            plan("07:45:00", Some("07:30:03"), Some("07:30:01"), &["h07"]),
+        ),
+        case(
+            "latest over the scan snapshot",
+            scanned(),
+            AtSpec::Latest,
+            plan(
+                "08:59:57",
+                Some("07:30:03"),
+                Some("07:30:01"),
+                &["h07", "h08"],
+            ),
+        ),
+        case(
+            "before the gap the whole-life log is still used",
+            scanned(),
+            at("06:30:00"),
+            plan("06:30:00", None, None, &H06),
+        ),
+    ]);
+}
+
+#[test]
+fn re_enabled_stream() {
+    // L1 disabled (its shard ended, read through 07:00:00), re-enabled as L2 at 08:00:00.
+    let reenabled = || {
+        Cat::usual()
+            .last_checkpoint(|c| {
+                c.shard_ended = true;
+                c.read_through_ms = ms("07:00:00");
+            })
+            .shard(L2, "shardId-9", None, "09:00:00.500", false)
+    };
+    let hole = iv("06:59:58", "08:00:00");
+    run_windows(vec![
+        WindowCase {
+            name: "hole from the first stream's end to the second stream's creation",
+            cat: reenabled(),
+            intervals: vec![iv("06:00:00", "06:59:57")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "a snapshot on the second stream",
+            cat: reenabled().snapshot("08:05:00", "08:10:00", "08:04:58"),
+            intervals: vec![iv("06:00:00", "06:59:57"), iv("08:10:00", "08:59:57")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "a snapshot needing changes from before the second stream",
+            cat: reenabled().snapshot("08:00:30", "08:10:00", "07:59:59"),
+            intervals: vec![iv("06:00:00", "06:59:57")],
+            watermark: Some("08:59:57"),
+            holes: vec![hole],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "a stream enabled only later: not the whole life, nothing restorable",
+            cat: Cat::bare().described("06:00:00", Some("06:00:00")).shard(
+                L2,
+                "shardId-9",
+                None,
+                "09:00:00.500",
+                false,
+            ),
+            intervals: vec![],
+            watermark: Some("08:59:57"),
+            holes: vec![],
+            whole_life: false,
+        },
+    ]);
+    let w = restorable_window(&reenabled().catalog, &WindowOptions::default());
+    assert_eq!(
+        w.holes[0].reason,
+        "stream 2026-11-26T06:00:00.000 ended and stream 2026-11-26T08:00:00.000 began: \
+         changes in between were not streamed"
+    );
+
+    let with_snapshot = || reenabled().snapshot("08:05:00", "08:10:00", "08:04:58");
+    run(vec![
+        case(
+            "the first stream's last full second",
+            reenabled(),
+            at("06:59:57"),
+            plan("06:59:57", None, None, &H06),
+        ),
+        case(
+            "between the streams",
+            with_snapshot(),
+            at("07:30:00"),
+            outside("07:30:00", Some("06:59:57"), Some("08:10:00")),
+        ),
+        case(
+            "the second stream's creation second",
+            with_snapshot(),
+            at("08:00:00"),
+            outside("08:00:00", Some("06:59:57"), Some("08:10:00")),
+        ),
+        case(
+            "latest with a snapshot on the second stream",
+            with_snapshot(),
+            AtSpec::Latest,
+            plan("08:59:57", Some("08:05:00"), Some("08:04:58"), &["h08"]),
+        ),
+        case(
+            "latest with no snapshot on the second stream",
+            reenabled(),
+            AtSpec::Latest,
+            outside("08:59:57", Some("06:59:57"), None),
+        ),
+    ]);
+}
+
+#[test]
+fn snapshots_as_bases() {
+    let two = || {
+        Cat::usual()
+            .compacted_snapshot("07:00:00")
+            .compacted_snapshot("08:00:00")
+    };
+    run(vec![
+        case(
+            "exactly on a compacted snapshot",
+            Cat::usual().compacted_snapshot("07:00:00"),
+            at("07:00:00"),
+            plan("07:00:00", Some("07:00:00"), Some("07:00:01"), &["h07"]),
+        ),
+        case(
+            "the newest valid snapshot wins",
+            two(),
+            at("08:30:00"),
+            plan("08:30:00", Some("08:00:00"), Some("08:00:01"), &["h08"]),
+        ),
+        case(
+            "between two snapshots the older one is the base",
+            two(),
+            at("07:59:59"),
+            plan("07:59:59", Some("07:00:00"), Some("07:00:01"), &["h07"]),
+        ),
+        case(
+            "an invalidated snapshot is skipped",
+            two().invalidate("08:00:00"),
+            at("08:30:00"),
+            plan(
+                "08:30:00",
+                Some("07:00:00"),
+                Some("07:00:01"),
+                &["h07", "h08"],
+            ),
+        ),
+        case(
+            "every snapshot invalidated: the whole-life log",
+            two().invalidate("07:00:00").invalidate("08:00:00"),
+            at("08:30:00"),
+            plan("08:30:00", None, None, &H06_08),
+        ),
+        case(
+            "before the first snapshot: the whole-life log",
+            two(),
+            at("06:59:59"),
+            plan("06:59:59", None, None, &H06),
+        ),
+        case(
+            "a snapshot at an hour's last second needs no file at all",
+            Cat::usual().compacted_snapshot("07:59:59"),
+            at("07:59:59"),
+            plan("07:59:59", Some("07:59:59"), Some("08:00:00"), &[]),
+        ),
+        case(
+            "a scan snapshot whose changes start in the previous hour",
+            Cat::usual().snapshot("07:00:00", "07:05:00", "06:59:58"),
+            at("07:10:00"),
+            plan("07:10:00", Some("07:00:00"), Some("06:59:58"), &H06_07),
+        ),
+        case(
+            "a compacted snapshot newer than a scan snapshot wins",
+            Cat::usual()
+                .snapshot("07:00:00", "07:05:00", "06:59:58")
+                .compacted_snapshot("07:02:00"),
+            at("07:10:00"),
+            plan("07:10:00", Some("07:02:00"), Some("07:02:01"), &["h07"]),
+        ),
+    ]);
+
+    // A compacted snapshot's instant stays restorable inside a hole of the change log.
+    let gapped = || Cat::usual().gap(L1, Some("07:00:05.300"), "07:30:00");
+    run_windows(vec![
+        WindowCase {
+            name: "compacted snapshot inside the hole",
+            cat: gapped().compacted_snapshot("07:10:00"),
+            intervals: vec![iv("06:00:00", "07:00:04"), iv("07:10:00", "07:10:00")],
+            watermark: Some("08:59:57"),
+            holes: vec![iv("07:00:05", "07:30:00")],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "compacted snapshot just before the hole",
+            cat: gapped().compacted_snapshot("07:00:03"),
+            intervals: vec![iv("06:00:00", "07:00:04")],
+            watermark: Some("08:59:57"),
+            holes: vec![iv("07:00:05", "07:30:00")],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "compacted snapshot after the hole",
+            cat: gapped().compacted_snapshot("07:40:00"),
+            intervals: vec![iv("06:00:00", "07:00:04"), iv("07:40:00", "08:59:57")],
+            watermark: Some("08:59:57"),
+            holes: vec![iv("07:00:05", "07:30:00")],
+            whole_life: true,
+        },
+        WindowCase {
+            name: "invalidated compacted snapshot inside the hole",
+            cat: gapped()
+                .compacted_snapshot("07:10:00")
+                .invalidate("07:10:00"),
+            intervals: vec![iv("06:00:00", "07:00:04")],
+            watermark: Some("08:59:57"),
+            holes: vec![iv("07:00:05", "07:30:00")],
+            whole_life: true,
+        },
+    ]);
+    run(vec![
+        case(
+            "the compacted instant inside the hole",
+            gapped().compacted_snapshot("07:10:00"),
+            at("07:10:00"),
+            plan("07:10:00", Some("07:10:00"), Some("07:10:01"), &["h07"]),
+        ),
+        case(
+            "one second after the compacted instant inside the hole",
+            gapped().compacted_snapshot("07:10:00"),
+            at("07:10:01"),
+            outside("07:10:01", Some("07:10:00"), None),
+        ),
+        case(
+            "one second before it",
+            gapped().compacted_snapshot("07:10:00"),
+            at("07:09:59"),
+            outside("07:09:59", Some("07:00:04"), Some("07:10:00")),
+        ),
+        case(
+            "a snapshot just before the hole is the base up to the hole",
+            gapped().compacted_snapshot("07:00:03"),
+            at("07:00:04"),
+            plan("07:00:04", Some("07:00:03"), Some("07:00:04"), &["h07"]),
+        ),
+    ]);
+}
+
+#[test]
+fn file_selection() {
+    let other_stream_file =
+        ChangeFile::batch(TABLE, hour("07"), L2, "shardId-9", "1", "2").unwrap();
+    run(vec![
+        case(
+            "overlapping, duplicate and late files are all pinned; later hours are not",
+            Cat::usual(),
+            at("08:30:00"),
+            plan("08:30:00", None, None, &H06_08),
+        ),
+        case(
+            "only the hours up to T's",
+            Cat::usual(),
+            at("06:59:59"),
+            plan("06:59:59", None, None, &H06),
+        ),
+        case(
+            "T at an hour's first second pins that hour",
+            Cat::usual(),
+            at("07:00:00"),
+            plan("07:00:00", None, None, &H06_07),
+        ),
+        case(
+            "with a base, no file before the base's hour",
+            Cat::usual().compacted_snapshot("07:00:00"),
+            at("08:30:00"),
+            plan(
+                "08:30:00",
+                Some("07:00:00"),
+                Some("07:00:01"),
+                &["h07", "h08"],
+            ),
+        ),
+        case(
+            "files of every stream label in range are pinned",
+            Cat::usual().file("h07-L2", other_stream_file, 70),
+            at("07:30:00"),
+            plan(
+                "07:30:00",
+                None,
+                None,
+                &[
+                    "h06",
+                    "h06-overlap",
+                    "h06-compacted",
+                    "h06-late",
+                    "h07",
+                    "h07-L2",
+                ],
+            ),
+        ),
+        case(
+            "an empty table: checkpoints, no change files",
+            Cat::whole_life(),
+            AtSpec::Latest,
+            plan("08:59:57", None, None, &[]),
+        ),
+    ]);
+    let empty = plan_of(&Cat::whole_life(), AtSpec::Latest);
+    assert_eq!((empty.input_bytes(), empty.buckets), (0, 16));
+    let full = plan_of(&Cat::usual(), at("08:30:00"));
+    assert_eq!(full.input_bytes(), 100 + 200 + 300 + 50 + 400 + 500);
+    let based = plan_of(&Cat::usual().compacted_snapshot("07:00:00"), at("08:30:00"));
+    assert_eq!(based.input_bytes(), 1_000 + 400 + 500, "base files count");
+}
+
+#[test]
+fn watermark() {
+    struct W {
+        name: &'static str,
+        cat: Cat,
+        skew_ms: i64,
+        watermark: &'static str,
+    }
+    let created = || Cat::bare().described("06:00:00", Some("06:00:00"));
+    let ended_parent = || created().shard(L1, S1, None, "07:00:00", true);
+    let cases = vec![
+        W {
+            name: "one open shard",
+            cat: Cat::whole_life(),
+            skew_ms: 2_000,
+            watermark: "08:59:57",
+        },
+        W {
+            name: "read through the last ms of a second, after the skew",
+            cat: created().shard(L1, S1, None, "09:00:02.999", false),
+            skew_ms: 2_000,
+            watermark: "09:00:00",
+        },
+        W {
+            name: "one ms short of it",
+            cat: created().shard(L1, S1, None, "09:00:02.998", false),
+            skew_ms: 2_000,
+            watermark: "08:59:59",
+        },
+        W {
+            name: "no skew margin",
+            cat: created().shard(L1, S1, None, "09:00:00.999", false),
+            skew_ms: 0,
+            watermark: "09:00:00",
+        },
+        W {
+            name: "an ended shard whose child has a checkpoint does not bound it",
+            cat: ended_parent().shard(L1, "shardId-2", Some(S1), "09:00:00.500", false),
+            skew_ms: 2_000,
+            watermark: "08:59:57",
+        },
+        W {
+            name: "an ended shard with no child checkpoint bounds it",
+            cat: ended_parent().shard(L1, "shardId-3", None, "09:00:00.500", false),
+            skew_ms: 2_000,
+            watermark: "06:59:57",
+        },
+        W {
+            name: "a closed shard not yet read to its end bounds it, child or not",
+            cat: created().shard(L1, S1, None, "07:00:00", false).shard(
+                L1,
+                "shardId-2",
+                Some(S1),
+                "09:00:00.500",
+                false,
+            ),
+            skew_ms: 2_000,
+            watermark: "06:59:57",
+        },
+        W {
+            name: "ended parent and ended child: the grandchild bounds it",
+            cat: ended_parent()
+                .shard(L1, "shardId-2", Some(S1), "08:00:00", true)
+                .shard(L1, "shardId-4", Some("shardId-2"), "09:00:00.500", false),
+            skew_ms: 2_000,
+            watermark: "08:59:57",
+        },
+        W {
+            name: "a split: both children bound it",
+            cat: ended_parent()
+                .shard(L1, "shardId-2", Some(S1), "09:00:00.500", false)
+                .shard(L1, "shardId-3", Some(S1), "08:30:00", false),
+            skew_ms: 2_000,
+            watermark: "08:29:57",
+        },
+        W {
+            name: "a stale open shard holds it back",
+            cat: Cat::whole_life().shard(L1, "shardId-3", None, "08:00:00", false),
+            skew_ms: 2_000,
+            watermark: "07:59:57",
+        },
+        W {
+            name: "a captured record later than the read-through counts",
+            cat: created()
+                .shard(L1, S1, None, "08:00:00", false)
+                .last_checkpoint(|c| {
+                    c.last_sequence_number = Some(format!("{:040}", 7));
+                    c.last_stamp_ms = Some(ms("08:30:00"));
+                }),
+            skew_ms: 2_000,
+            watermark: "08:29:57",
+        },
+    ];
+    for c in cases {
+        let opts = WindowOptions {
+            skew_margin_ms: c.skew_ms,
+            ..WindowOptions::default()
+        };
+        let w = restorable_window(&c.cat.catalog, &opts);
+        assert_eq!(
+            w.watermark.map(format_second),
+            Some(format_second(s(c.watermark))),
+            "{}",
+            c.name
+        );
+        // The whole-life interval ends exactly there.
+        assert_eq!(w.intervals, vec![iv("06:00:00", c.watermark)], "{}", c.name);
+        // And `latest` resolves to it.
+        let p = plan_restore(
+            &c.cat.catalog,
+            AtSpec::Latest,
+            &PlanOptions {
+                window: opts,
+                skip_quarantined: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            format_second(p.at),
+            format_second(s(c.watermark)),
+            "{}",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn quarantine() {
+    let based = || Cat::usual().compacted_snapshot("08:00:00");
+    let mut cases = vec![
+        case(
+            "a quarantined record stamped in range refuses",
+            Cat::usual().quarantined("q1", Some("07:00:00"), "07:00:01"),
+            at("08:30:00"),
+            Want::Quarantined {
+                count: 1,
+                first: "q1",
+            },
+        ),
+        case(
+            "stamped in T's last millisecond",
+            Cat::usual().quarantined("q1", Some("08:30:00.999"), "08:30:01"),
+            at("08:30:00"),
+            Want::Quarantined {
+                count: 1,
+                first: "q1",
+            },
+        ),
+        case(
+            "stamped after T: ignored",
+            Cat::usual().quarantined("q1", Some("08:30:01"), "08:30:02"),
+            at("08:30:00"),
+            plan("08:30:00", None, None, &H06_08),
+        ),
+        case(
+            "unknown stamp refuses (it may be anywhere)",
+            Cat::usual().quarantined("q1", None, "09:00:00"),
+            at("08:30:00"),
+            Want::Quarantined {
+                count: 1,
+                first: "q1",
+            },
+        ),
+        case(
+            "two in range: counted, the first named",
+            Cat::usual()
+                .quarantined("q1", Some("07:00:00"), "07:00:01")
+                .quarantined("q2", Some("06:00:00"), "06:00:01")
+                .quarantined("q3", Some("08:45:00"), "08:45:01"),
+            at("08:30:00"),
+            Want::Quarantined {
+                count: 2,
+                first: "q1",
+            },
+        ),
+        case(
+            "stamped at the base's second: before the range, ignored",
+            based().quarantined("q1", Some("08:00:00.500"), "08:00:01"),
+            at("08:30:00"),
+            plan("08:30:00", Some("08:00:00"), Some("08:00:01"), &["h08"]),
+        ),
+        case(
+            "stamped right after the base: in range",
+            based().quarantined("q1", Some("08:00:01"), "08:00:02"),
+            at("08:30:00"),
+            Want::Quarantined {
+                count: 1,
+                first: "q1",
+            },
+        ),
+        case(
+            "unknown stamp met before the base's range: ignored",
+            based().quarantined("q1", None, "08:00:00.999"),
+            at("08:30:00"),
+            plan("08:30:00", Some("08:00:00"), Some("08:00:01"), &["h08"]),
+        ),
+        case(
+            "unknown stamp met after the base: refuses",
+            based().quarantined("q1", None, "08:00:01"),
+            at("08:30:00"),
+            Want::Quarantined {
+                count: 1,
+                first: "q1",
+            },
+        ),
+    ];
+    let mut skipping = case(
+        "skip_quarantined lists them in the plan",
+        Cat::usual()
+            .quarantined("q1", Some("07:00:00"), "07:00:01")
+            .quarantined("q2", None, "09:00:00")
+            .quarantined("q3", Some("08:45:00"), "08:45:01"),
+        at("08:30:00"),
+        Want::Plan {
+            at: "08:30:00",
+            base: None,
+            from: None,
+            files: &H06_08,
+            skipped: &["q1", "q2"],
+        },
+    );
+    skipping.skip_quarantined = true;
+    cases.push(skipping);
+    run(cases);
+}
+
+#[test]
+fn description_in_force_at_t() {
+    let versions = || {
+        Cat::usual()
+            .described("07:00:00", Some("06:00:00"))
+            .described("08:00:00", Some("06:00:00"))
+    };
+    let late = || {
+        Cat::bare().described("06:30:00", Some("06:00:00")).shard(
+            L1,
+            S1,
+            None,
+            "09:00:00.500",
+            false,
+        )
+    };
+    for (name, cat, t, version) in [
+        ("first version's first second", versions(), "06:00:00", 1),
+        (
+            "the second before the second version",
+            versions(),
+            "06:59:59",
+            1,
+        ),
+        ("exactly at the second version", versions(), "07:00:00", 2),
+        ("the newest at or before T", versions(), "08:59:57", 3),
+        ("before every version: the oldest", late(), "06:10:00", 1),
+    ] {
+        let p = plan_of(&cat, at(t));
+        let d = p.description.as_ref().expect("a description");
+        assert_eq!(version_of(d), version, "{name}");
+        assert_eq!(p.key_names, vec!["pk", "sk"], "{name}: hash key first");
+    }
+    // Without a description the whole-life rule cannot hold; with a snapshot it still plans.
+    let none = Cat::bare()
+        .shard(L1, S1, None, "09:00:00.500", false)
+        .snapshot("07:00:00", "07:05:00", "06:59:58");
+    let p = plan_of(&none, at("07:10:00"));
+    assert_eq!((p.description, p.key_names), (None, Vec::<String>::new()));
+}
+
+#[test]
+fn fingerprint() {
+    let base = Cat::usual;
+    let fp = |cat: &Cat, t: AtSpec| plan_of(cat, t).fingerprint();
+    let reference = fp(&base(), at("08:30:00"));
+    assert_eq!(reference, fp(&base(), at("08:30:00")), "equal inputs");
+    assert_eq!(reference.len(), 32);
+
+    let resize = |name: &str, size: u64| {
+        let mut cat = base();
+        let key = cat
+            .names
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+            .clone();
+        cat.catalog
+            .change_files
+            .iter_mut()
+            .find(|f| f.key == key)
+            .unwrap()
+            .size = size;
+        cat
+    };
+    assert_ne!(
+        reference,
+        fp(&resize("h07", 401), at("08:30:00")),
+        "pinned file resized"
+    );
+    assert_eq!(
+        reference,
+        fp(&resize("h09", 601), at("08:30:00")),
+        "a file the plan does not read"
+    );
+    assert_ne!(reference, fp(&base(), at("08:30:01")), "another point");
+    assert_ne!(
+        reference,
+        fp(&base().batch("h07-late", "07", 26, 29, 10), at("08:30:00")),
+        "a late file"
+    );
+    // `latest` and the second it resolves to are the same restore.
+    assert_eq!(fp(&base(), AtSpec::Latest), fp(&base(), at("08:59:57")));
+
+    let snap = || base().compacted_snapshot("08:00:00");
+    let with_base = fp(&snap(), at("08:30:00"));
+    assert_ne!(reference, with_base, "another base");
+    let mut resized = snap();
+    resized.catalog.snapshots[0].files[0].1 += 1;
+    assert_ne!(
+        with_base,
+        fp(&resized, at("08:30:00")),
+        "a base file resized"
+    );
+}
+
+#[test]
+fn nothing_restorable_says_why() {
+    run(vec![
+        case(
+            "no checkpoints",
+            Cat::bare().described("06:00:00", Some("06:00:00")),
+            AtSpec::Latest,
+            Want::Nothing(vec![
+                "capture has not run for this table (no checkpoints in the store)",
+            ]),
+        ),
+        case(
+            "capture has not yet read past the first second",
+            Cat::bare()
+                .described("06:00:00", Some("06:00:00"))
+                .shard(L1, S1, None, "06:00:01", false),
+            AtSpec::Latest,
+            Want::Nothing(vec![
+                "capture has not yet read past the first restorable second",
+            ]),
+        ),
+        case(
+            "every snapshot invalidated and the log is not the whole life",
+            Cat::bare()
+                .described("06:00:00", Some("05:00:00"))
+                .shard(L1, S1, None, "09:00:00.500", false)
+                .compacted_snapshot("07:00:00")
+                .invalidate("07:00:00"),
+            at("08:00:00"),
+            Want::Nothing(vec!["was not enabled when the table was created", BACKUP]),
+        ),
+        case(
+            "a gap right at the stream's start",
+            Cat::usual().gap(L1, Some("06:00:00.200"), "06:30:00"),
+            AtSpec::Latest,
+            Want::Nothing(vec!["every restorable span is cut by a gap"]),
+        ),
+    ]);
+}

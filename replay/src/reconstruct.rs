@@ -1,0 +1,338 @@
+//! Reconstruction: the pinned files of a plan → the state at T, bucket by bucket, in bounded
+//! memory whatever the table's size.
+//!
+//! Pass 1 reads every pinned object once (a few at a time), keeps the rows the plan applies, and
+//! routes each row by key hash to its bucket's spill file on local disk (Arrow IPC, LZ4). Pass 2
+//! folds one bucket at a time ([`crate::state::BucketState`]; several buckets in parallel) and
+//! hands its items, sorted by key, to the caller. Memory is one bucket's keys per worker plus
+//! the objects being decoded; disk holds the rows in range once.
+
+use crate::bucket::bucket_of;
+use crate::error::{ReplayError, Result};
+use crate::plan::Plan;
+use crate::state::{BucketState, LiveItem, StampRange, Tier};
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::TimestampMillisecondType;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow_ipc::CompressionType;
+use futures::{StreamExt, TryStreamExt};
+use rewind_format::{batch_to_records, change_schema, columns, ChangeFileReader};
+use rewind_store::Store;
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::future::Future;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+/// How reconstruction uses the machine.
+#[derive(Debug, Clone)]
+pub struct ReconstructOptions {
+    /// Objects fetched and decoded at once.
+    pub read_concurrency: usize,
+    /// Buckets folded (and handed on) at once.
+    pub bucket_concurrency: usize,
+    /// Where spill files go (a fresh temporary directory inside it); `None`: the system's.
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl Default for ReconstructOptions {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ReconstructOptions {
+            read_concurrency: cpus.clamp(2, 8),
+            bucket_concurrency: cpus.clamp(2, 8),
+            spill_dir: None,
+        }
+    }
+}
+
+/// What reconstruction read and produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReconstructStats {
+    /// Objects read.
+    pub files_read: u64,
+    /// Bytes of those objects.
+    pub bytes_read: u64,
+    /// Rows read (all of them, in range or not).
+    pub rows_read: u64,
+    /// Rows applied (in the plan's range, in a bucket still to do).
+    pub rows_applied: u64,
+    /// Items in the state (the buckets handed on).
+    pub items: u64,
+    /// Keys seen in those buckets, present or removed.
+    pub keys_seen: u64,
+}
+
+/// Reconstructs the state of `plan` and calls `on_bucket` once per bucket not in `skip`, with
+/// the bucket's items sorted by key (possibly none). Stops at the first error.
+pub async fn reconstruct<F, Fut>(
+    store: &Store,
+    plan: &Plan,
+    opts: &ReconstructOptions,
+    skip: &BTreeSet<u32>,
+    on_bucket: F,
+) -> Result<ReconstructStats>
+where
+    F: Fn(u32, Vec<LiveItem>) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<()>> + Send,
+{
+    let dir = match &opts.spill_dir {
+        Some(parent) => tempfile::Builder::new()
+            .prefix("rewind-spill-")
+            .tempdir_in(parent),
+        None => tempfile::Builder::new().prefix("rewind-spill-").tempdir(),
+    }
+    .map_err(|e| ReplayError::io(opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir), e))?;
+    let counters = Arc::new(Counters::default());
+    spill(store, plan, opts, skip, dir.path(), &counters).await?;
+
+    let todo: Vec<u32> = (0..plan.buckets).filter(|b| !skip.contains(b)).collect();
+    let items = AtomicU64::new(0);
+    let keys_seen = AtomicU64::new(0);
+    let spill_root = dir.path().to_path_buf();
+    let (items_ref, keys_ref, on_bucket_ref) = (&items, &keys_seen, &on_bucket);
+    futures::stream::iter(todo)
+        .map(|bucket| {
+            let root = spill_root.clone();
+            let (items, keys_seen, on_bucket) = (items_ref, keys_ref, on_bucket_ref);
+            let object = format!("{} (bucket {bucket})", plan.table);
+            async move {
+                let state =
+                    tokio::task::spawn_blocking(move || fold_bucket(&root, bucket, &object))
+                        .await
+                        .expect("fold task panicked")?;
+                keys_seen.fetch_add(state.keys_seen() as u64, Ordering::Relaxed);
+                let bucket_items = state.into_items();
+                items.fetch_add(bucket_items.len() as u64, Ordering::Relaxed);
+                on_bucket(bucket, bucket_items).await
+            }
+        })
+        .buffer_unordered(opts.bucket_concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(ReconstructStats {
+        files_read: counters.files.load(Ordering::Relaxed),
+        bytes_read: counters.bytes.load(Ordering::Relaxed),
+        rows_read: counters.rows.load(Ordering::Relaxed),
+        rows_applied: counters.applied.load(Ordering::Relaxed),
+        items: items.into_inner(),
+        keys_seen: keys_seen.into_inner(),
+    })
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    rows: AtomicU64,
+    applied: AtomicU64,
+}
+
+/// Rows of one bucket, bound for its spill file.
+struct Routed {
+    tier: Tier,
+    bucket: u32,
+    rows: RecordBatch,
+}
+
+fn spill_path(root: &Path, tier: Tier, bucket: u32) -> PathBuf {
+    let name = match tier {
+        Tier::Base => "base",
+        Tier::Change => "changes",
+    };
+    root.join(format!("{name}-{bucket:04}.arrows"))
+}
+
+async fn spill(
+    store: &Store,
+    plan: &Plan,
+    opts: &ReconstructOptions,
+    skip: &BTreeSet<u32>,
+    root: &Path,
+    counters: &Arc<Counters>,
+) -> Result<()> {
+    let (tx, rx) = mpsc::sync_channel::<Routed>(64);
+    let writer_root = root.to_path_buf();
+    let writer = std::thread::spawn(move || write_spills(&writer_root, rx));
+
+    let base_files = plan
+        .base
+        .iter()
+        .flat_map(|b| b.files.iter().map(|(k, s)| (Tier::Base, k.clone(), *s)));
+    let change_files = plan
+        .files
+        .iter()
+        .map(|f| (Tier::Change, f.key.clone(), f.size));
+    let jobs: Vec<(Tier, String, u64)> = base_files.chain(change_files).collect();
+    let range = plan.changes;
+    let buckets = plan.buckets;
+    let skip = Arc::new(skip.clone());
+    let read = futures::stream::iter(jobs)
+        .map(|(tier, key, size)| {
+            let tx = tx.clone();
+            let skip = Arc::clone(&skip);
+            let counters = Arc::clone(counters);
+            async move {
+                let bytes = match store.get(&key).await {
+                    Ok(b) => b,
+                    Err(e) if e.is_not_found() => {
+                        return Err(ReplayError::PinnedFileGone {
+                            key: store.describe(&key),
+                        })
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if bytes.len() as u64 != size {
+                    return Err(ReplayError::PinnedFileGone {
+                        key: format!(
+                            "{} (planned at {size} bytes, now {})",
+                            store.describe(&key),
+                            bytes.len()
+                        ),
+                    });
+                }
+                counters.files.fetch_add(1, Ordering::Relaxed);
+                counters.bytes.fetch_add(size, Ordering::Relaxed);
+                let object = store.describe(&key);
+                tokio::task::spawn_blocking(move || {
+                    route_file(&object, bytes, tier, range, buckets, &skip, &tx, &counters)
+                })
+                .await
+                .expect("decode task panicked")
+            }
+        })
+        .buffer_unordered(opts.read_concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await;
+    drop(tx);
+    let written = writer.join().expect("spill writer panicked");
+    read?;
+    written
+}
+
+#[allow(clippy::too_many_arguments)]
+fn route_file(
+    object: &str,
+    bytes: bytes::Bytes,
+    tier: Tier,
+    range: StampRange,
+    buckets: u32,
+    skip: &BTreeSet<u32>,
+    tx: &mpsc::SyncSender<Routed>,
+    counters: &Counters,
+) -> Result<()> {
+    let reader = ChangeFileReader::open(object, bytes)?;
+    for batch in reader {
+        let batch = batch?;
+        counters
+            .rows
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        let schema_err = |detail: &str| {
+            ReplayError::Format(rewind_format::FormatError::Schema {
+                object: object.to_string(),
+                detail: detail.to_string(),
+            })
+        };
+        let keys = batch
+            .column_by_name(columns::KEY)
+            .and_then(|c| c.as_binary_opt::<i32>())
+            .ok_or_else(|| schema_err("key column missing or not binary"))?;
+        let stamps = batch
+            .column_by_name(columns::APPROXIMATE_CREATION_TIME)
+            .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+            .ok_or_else(|| schema_err("approximate_creation_time missing or not ms"))?;
+        let mut rows: HashMap<u32, Vec<u32>> = HashMap::new();
+        for row in 0..batch.num_rows() {
+            // A base snapshot's rows are the state at its time: all of them apply.
+            if tier == Tier::Change && !range.admits(stamps.value(row)) {
+                continue;
+            }
+            let bucket = bucket_of(keys.value(row), buckets);
+            if !skip.contains(&bucket) {
+                rows.entry(bucket).or_default().push(row as u32);
+            }
+        }
+        for (bucket, indices) in rows {
+            counters
+                .applied
+                .fetch_add(indices.len() as u64, Ordering::Relaxed);
+            let rows = take_record_batch(&batch, &UInt32Array::from(indices))
+                .map_err(|e| schema_err(&format!("selecting rows: {e}")))?;
+            if tx.send(Routed { tier, bucket, rows }).is_err() {
+                // The writer stopped: its own error is reported by `spill`.
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_spills(root: &Path, rx: mpsc::Receiver<Routed>) -> Result<()> {
+    let options = IpcWriteOptions::default()
+        .try_with_compression(Some(CompressionType::LZ4_FRAME))
+        .expect("lz4 is compiled in");
+    let schema = change_schema();
+    let mut writers: HashMap<(Tier, u32), StreamWriter<BufWriter<File>>> = HashMap::new();
+    let ipc_err = |path: &Path, e: arrow::error::ArrowError| {
+        ReplayError::io(path, std::io::Error::other(e.to_string()))
+    };
+    for routed in rx {
+        let path = spill_path(root, routed.tier, routed.bucket);
+        let writer = match writers.entry((routed.tier, routed.bucket)) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let file = File::create(&path).map_err(|e| ReplayError::io(&path, e))?;
+                let w = StreamWriter::try_new_with_options(
+                    BufWriter::with_capacity(64 << 10, file),
+                    &schema,
+                    options.clone(),
+                )
+                .map_err(|e| ipc_err(&path, e))?;
+                v.insert(w)
+            }
+        };
+        writer.write(&routed.rows).map_err(|e| ipc_err(&path, e))?;
+    }
+    for ((tier, bucket), mut w) in writers {
+        let path = spill_path(root, tier, bucket);
+        w.finish().map_err(|e| ipc_err(&path, e))?;
+    }
+    Ok(())
+}
+
+fn fold_bucket(root: &Path, bucket: u32, object: &str) -> Result<BucketState> {
+    let mut state = BucketState::new();
+    for tier in [Tier::Base, Tier::Change] {
+        let path = spill_path(root, tier, bucket);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(ReplayError::io(&path, e)),
+        };
+        let reader = StreamReader::try_new(BufReader::new(file), None)
+            .map_err(|e| ReplayError::io(&path, std::io::Error::other(e.to_string())))?;
+        for batch in reader {
+            let batch =
+                batch.map_err(|e| ReplayError::io(&path, std::io::Error::other(e.to_string())))?;
+            for record in batch_to_records(object, &batch, 0)? {
+                state.apply(record, tier);
+            }
+        }
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spill_names_sort_by_bucket() {
+        let root = Path::new("/x");
+        assert!(spill_path(root, Tier::Change, 2) < spill_path(root, Tier::Change, 10));
+    }
+}

@@ -1,0 +1,311 @@
+//! The restore executor: follows a plan into a target, bucket by bucket, recording progress in
+//! the journal so that a re-run of the same command resumes (DESIGN.md, "Resume").
+
+use crate::at::{format_second, AtSpec};
+use crate::catalog::{load_catalog, Catalog};
+use crate::error::{ReplayError, Result};
+use crate::journal::{missing_pins, Journal, JournalRef, JournalStatus};
+use crate::plan::{plan_restore, Plan, PlanOptions};
+use crate::reconstruct::{reconstruct, ReconstructOptions, ReconstructStats};
+use crate::target::{
+    BucketWritten, FinishContext, PrepareContext, RestoreTarget, WriteMode, WriteStats,
+};
+use rewind_store::Store;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What to restore, and how.
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    /// Source table.
+    pub table: String,
+    /// The point.
+    pub at: AtSpec,
+    /// Make an existing target equal to the state instead of refusing it.
+    pub into_existing: bool,
+    /// Do not enable TTL on the restored table.
+    pub no_ttl: bool,
+    /// Planning knobs.
+    pub plan: PlanOptions,
+    /// Reconstruction knobs.
+    pub reconstruct: ReconstructOptions,
+}
+
+/// Live progress, shared with a progress display.
+#[derive(Debug, Default)]
+pub struct RestoreProgress {
+    /// Write counters.
+    pub stats: WriteStats,
+    /// Buckets in the plan.
+    pub buckets_total: AtomicU64,
+    /// Buckets finished (including those finished by an earlier run).
+    pub buckets_done: AtomicU64,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RestoreReport {
+    /// Source table.
+    pub table: String,
+    /// Target URL.
+    pub target: String,
+    /// The point as requested.
+    pub requested: String,
+    /// The resolved point, RFC 3339.
+    pub at: String,
+    /// The plan's fingerprint.
+    pub plan: String,
+    /// This run continued an interrupted one.
+    pub resumed: bool,
+    /// An earlier run's plan had lost pinned files, so this one started over.
+    pub restarted: bool,
+    /// Buckets in the plan.
+    pub buckets: u32,
+    /// Buckets an earlier run had finished (skipped now).
+    pub buckets_skipped: u32,
+    /// Items in the restored state.
+    pub items: u64,
+    /// Items written by this run.
+    pub items_written: u64,
+    /// Bytes of items written by this run.
+    pub bytes_written: u64,
+    /// `--into-existing`: items deleted, overwritten with other content, already equal.
+    pub deleted: u64,
+    /// See `deleted`.
+    pub changed: u64,
+    /// See `deleted`.
+    pub unchanged: u64,
+    /// Throttled requests.
+    pub throttles: u64,
+    /// Retried requests.
+    pub retries: u64,
+    /// Change and snapshot objects read.
+    pub files_read: u64,
+    /// Bytes of them.
+    pub bytes_read: u64,
+    /// Rows applied.
+    pub rows_applied: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Quarantined records skipped on request.
+    pub skipped_quarantine: Vec<String>,
+}
+
+/// Plans (or resumes) and runs a restore of `req.table` into `target`.
+pub async fn restore(
+    store: &Store,
+    target: &dyn RestoreTarget,
+    req: &RestoreRequest,
+    progress: &RestoreProgress,
+) -> Result<RestoreReport> {
+    let started = Instant::now();
+    let journal_ref = JournalRef::new(&req.table, &target.id());
+    let mut restarted = false;
+    // A pinned file can vanish between the check and the read (compaction racing the restore):
+    // then start over once more with a new plan.
+    for attempt in 0..3 {
+        let catalog = load_catalog(store.as_ref(), &req.table, until(req.at)).await?;
+        let setup = decide(store, &journal_ref, &catalog, target, req).await?;
+        restarted |= setup.restarted;
+        match run(store, target, req, progress, &journal_ref, setup.clone()).await {
+            Ok((stats, totals, skipped)) => {
+                let plan = &setup.plan;
+                return Ok(RestoreReport {
+                    table: req.table.clone(),
+                    target: target.id(),
+                    requested: req.at.to_string(),
+                    at: format_second(plan.at),
+                    plan: plan.fingerprint(),
+                    resumed: setup.mode == WriteMode::Resume,
+                    restarted,
+                    buckets: plan.buckets,
+                    buckets_skipped: skipped,
+                    items: totals.items_written + totals.unchanged,
+                    items_written: WriteStats::get(&progress.stats.items),
+                    bytes_written: WriteStats::get(&progress.stats.bytes),
+                    deleted: totals.deleted,
+                    changed: totals.changed,
+                    unchanged: totals.unchanged,
+                    throttles: WriteStats::get(&progress.stats.throttles),
+                    retries: WriteStats::get(&progress.stats.retries),
+                    files_read: stats.files_read,
+                    bytes_read: stats.bytes_read,
+                    rows_applied: stats.rows_applied,
+                    seconds: started.elapsed().as_secs_f64(),
+                    skipped_quarantine: plan.skipped_quarantine.clone(),
+                });
+            }
+            Err(ReplayError::PinnedFileGone { key }) if attempt < 2 => {
+                tracing::warn!(%key, "a pinned file is gone; planning the restore again");
+                restarted = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+fn until(at: AtSpec) -> Option<i64> {
+    match at {
+        AtSpec::Second(s) => Some(s),
+        AtSpec::Latest => None,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Setup {
+    plan: Plan,
+    mode: WriteMode,
+    restarted: bool,
+    /// A journal to write before the first bucket (`None`: resuming the stored one).
+    new_journal: Option<Journal>,
+}
+
+/// Resume the stored journal if it is this request's and its pins still hold; otherwise plan.
+async fn decide(
+    store: &Store,
+    journal_ref: &JournalRef,
+    catalog: &Catalog,
+    target: &dyn RestoreTarget,
+    req: &RestoreRequest,
+) -> Result<Setup> {
+    let stored = journal_ref.load(store.as_ref()).await?;
+    let requested = req.at.to_string();
+    let new_journal = |plan: &Plan| Journal {
+        target: target.id(),
+        requested: requested.clone(),
+        plan: plan.clone(),
+        fingerprint: plan.fingerprint(),
+        status: JournalStatus::Running,
+        started_at: chrono::Utc::now().to_rfc3339(),
+    };
+    if let Some(journal) =
+        stored.filter(|j| j.status == JournalStatus::Running && j.requested == requested)
+    {
+        let listed: BTreeSet<(String, u64)> = catalog
+            .change_files
+            .iter()
+            .map(|f| (f.key.clone(), f.size))
+            .collect();
+        let missing = missing_pins(&journal.plan, &listed);
+        if missing.is_empty() {
+            tracing::info!(at = %format_second(journal.plan.at), "resuming the restore");
+            return Ok(Setup {
+                plan: journal.plan,
+                mode: WriteMode::Resume,
+                restarted: false,
+                new_journal: None,
+            });
+        }
+        tracing::warn!(
+            first = %missing[0],
+            count = missing.len(),
+            "files pinned by the interrupted restore are gone; starting over with a new plan"
+        );
+        let plan = plan_restore(catalog, req.at, &req.plan)?;
+        return Ok(Setup {
+            new_journal: Some(new_journal(&plan)),
+            plan,
+            // The target holds part of another point's state: make it equal, deleting leftovers.
+            mode: WriteMode::Reconcile,
+            restarted: true,
+        });
+    }
+    let plan = plan_restore(catalog, req.at, &req.plan)?;
+    Ok(Setup {
+        new_journal: Some(new_journal(&plan)),
+        plan,
+        mode: if req.into_existing {
+            WriteMode::Reconcile
+        } else {
+            WriteMode::Fresh
+        },
+        restarted: false,
+    })
+}
+
+async fn run(
+    store: &Store,
+    target: &dyn RestoreTarget,
+    req: &RestoreRequest,
+    progress: &RestoreProgress,
+    journal_ref: &JournalRef,
+    setup: Setup,
+) -> Result<(ReconstructStats, BucketWritten, u32)> {
+    let plan = &setup.plan;
+    target
+        .prepare(&PrepareContext {
+            description: plan.description.clone(),
+            key_names: plan.key_names.clone(),
+            mode: setup.mode,
+            buckets: plan.buckets,
+        })
+        .await?;
+    // The journal is written only once the target accepted the restore: a refused target must
+    // never look like a restore of ours to resume into.
+    if let Some(journal) = &setup.new_journal {
+        journal_ref.clear_done(store.as_ref()).await?;
+        journal_ref.save(store.as_ref(), journal).await?;
+    }
+    let done = journal_ref.done(store.as_ref()).await?;
+    let totals = Mutex::new(done.values().fold(BucketWritten::default(), |mut acc, w| {
+        add(&mut acc, w);
+        acc
+    }));
+    progress
+        .buckets_total
+        .store(plan.buckets as u64, Ordering::Relaxed);
+    progress
+        .buckets_done
+        .store(done.len() as u64, Ordering::Relaxed);
+    let skip: BTreeSet<u32> = done.keys().copied().collect();
+    let stats = reconstruct(store, plan, &req.reconstruct, &skip, |bucket, items| {
+        let totals = &totals;
+        async move {
+            let written = target.write_bucket(bucket, &items, &progress.stats).await?;
+            journal_ref
+                .mark_done(store.as_ref(), bucket, &written)
+                .await?;
+            add(&mut totals.lock().expect("not poisoned"), &written);
+            progress.buckets_done.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    })
+    .await?;
+    let totals = totals.into_inner().expect("not poisoned");
+    target
+        .finish(&FinishContext {
+            description: plan.description.clone(),
+            no_ttl: req.no_ttl,
+            source_table: plan.table.clone(),
+            at: plan.at,
+            buckets: plan.buckets,
+            items: totals.items_written + totals.unchanged,
+        })
+        .await?;
+    let mut journal = match setup.new_journal {
+        Some(j) => j,
+        None => journal_ref
+            .load(store.as_ref())
+            .await?
+            .ok_or_else(|| ReplayError::Invalid {
+                what: "restore journal",
+                location: format!("{} -> {}", plan.table, target.id()),
+                reason: "vanished while the restore ran".into(),
+            })?,
+    };
+    journal.status = JournalStatus::Done;
+    journal_ref.save(store.as_ref(), &journal).await?;
+    Ok((stats, totals, skip.len() as u32))
+}
+
+fn add(acc: &mut BucketWritten, w: &BucketWritten) {
+    acc.items_written += w.items_written;
+    acc.bytes_written += w.bytes_written;
+    acc.deleted += w.deleted;
+    acc.unchanged += w.unchanged;
+    acc.changed += w.changed;
+}
