@@ -4,6 +4,8 @@ use rewind_capture::CaptureError;
 use rewind_store::StoreError;
 use std::process::ExitCode;
 
+/// `verify` found differences.
+pub const DIFFERENCES: u8 = 1;
 /// Usage or bad input (including a table the store or the stream setting refuses).
 pub const BAD_INPUT: u8 = 2;
 /// Any other failure.
@@ -15,8 +17,23 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(code(error))
 }
 
+/// The error a command returns when it ran fine but found differences (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DifferencesFound(pub String);
+
 fn code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
+        if cause.downcast_ref::<DifferencesFound>().is_some() {
+            return DIFFERENCES;
+        }
+        if let Some(e) = cause.downcast_ref::<rewind_replay::ReplayError>() {
+            return match e {
+                rewind_replay::ReplayError::Store(s) => store_code(s),
+                e if e.is_bad_input() => BAD_INPUT,
+                _ => FAILURE,
+            };
+        }
         if let Some(e) = cause.downcast_ref::<CaptureError>() {
             return match e {
                 CaptureError::Input(_) | CaptureError::ViewType { .. } => BAD_INPUT,

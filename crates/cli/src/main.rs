@@ -3,6 +3,7 @@
 //! input, 3 other failure; DESIGN.md's contract).
 
 mod commands;
+mod demo;
 mod exit;
 mod output;
 
@@ -22,18 +23,33 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole pipeline on this machine (no AWS account): workload, capture, restore, verify.
+    Demo(commands::demo::Args),
     /// Stream poller: capture a table's stream into the store (outside Lambda).
     Capture(commands::capture::Args),
     /// Re-read a sequence range of a shard that Lambda reported and skipped.
     Redrive(commands::redrive::Args),
+    /// Rebuild a table as it was at a second, into DynamoDB or an ImportTable export.
+    Restore(commands::restore::Args),
+    /// Compare a restored table or export with the state at a second (exit 1 on differences).
+    Verify(commands::verify::Args),
+    /// Every version of one item.
+    History(commands::history::Args),
+    /// Tables in a store: restorable window, watermark, lag, files.
+    Ls(commands::ls::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The demo prints its own summary; the libraries' progress lines would only bury it.
+    let default_filter = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "warn,rewind=info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rewind=info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -43,8 +59,13 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => commands::demo::run(args, cli.output).await,
             Command::Capture(args) => commands::capture::run(args, cli.output).await,
             Command::Redrive(args) => commands::redrive::run(args, cli.output).await,
+            Command::Restore(args) => commands::restore::run(args, cli.output).await,
+            Command::Verify(args) => commands::verify::run(args, cli.output).await,
+            Command::History(args) => commands::history::run(args, cli.output).await,
+            Command::Ls(args) => commands::ls::run(args, cli.output).await,
         }
     });
     match result {

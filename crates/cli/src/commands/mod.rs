@@ -1,7 +1,12 @@
 //! One module per command.
 
 pub mod capture;
+pub mod demo;
+pub mod history;
+pub mod ls;
 pub mod redrive;
+pub mod restore;
+pub mod verify;
 
 use anyhow::Context;
 
