@@ -12,7 +12,7 @@ use rewind_replay::restore::{restore, RestoreProgress, RestoreRequest};
 use rewind_replay::target::export::ExportTarget;
 use rewind_replay::target::RestoreTarget;
 use rewind_replay::AtSpec;
-use rewind_store::{FaultKind, FaultyStore, LocalStore, ObjectStore, Op, Store};
+use rewind_store::{FaultKind, FaultyStore, LocalStore, Op, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -154,10 +154,7 @@ async fn a_restore_whose_pinned_files_were_replaced_starts_over() {
         .unwrap()
         .key();
     let written = rewind_format::write_change_file(&compacted, moved, &Default::default()).unwrap();
-    store
-        .put(&compacted, bytes::Bytes::from(written.bytes))
-        .await
-        .unwrap();
+    store.put(&compacted, written.bytes).await.unwrap();
     store.delete(first).await.unwrap();
 
     let report = restore(

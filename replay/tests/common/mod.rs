@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use bytes::Bytes;
 use chrono::DateTime;
 use rewind_capture::{save_checkpoint, Checkpoint, TableDescription};
 use rewind_format::{
@@ -85,7 +84,7 @@ pub async fn write_files(
                 key
             };
             let written = write_change_file(&key, part.to_vec(), &WriteOptions::default()).unwrap();
-            store.put(&key, Bytes::from(written.bytes)).await.unwrap();
+            store.put(&key, written.bytes).await.unwrap();
             keys.push(key);
         }
     }
