@@ -67,6 +67,16 @@ pub enum ReplayError {
         /// What is wrong.
         reason: String,
     },
+    /// A command-line argument could not be read.
+    #[error("{argument} {value:?}: {reason}")]
+    BadArgument {
+        /// The argument (`--key`, ...).
+        argument: &'static str,
+        /// The value as given.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A DynamoDB call failed (after retries, or not retryable).
     #[error("DynamoDB {operation} on {target}: {message}")]
     Aws {
@@ -117,6 +127,7 @@ impl ReplayError {
                 | ReplayError::Quarantined { .. }
                 | ReplayError::TargetExists { .. }
                 | ReplayError::BadTarget { .. }
+                | ReplayError::BadArgument { .. }
         )
     }
 

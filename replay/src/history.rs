@@ -31,9 +31,9 @@ pub struct ItemVersion {
 /// Reads a key given as DynamoDB JSON (`{"pk":{"S":"u#1"}}`) or as plain JSON (`{"pk":"u#1"}`:
 /// strings become S, numbers N).
 pub fn parse_key(text: &str) -> Result<Vec<u8>> {
-    let bad = |reason: String| ReplayError::Invalid {
-        what: "--key",
-        location: text.to_string(),
+    let bad = |reason: String| ReplayError::BadArgument {
+        argument: "--key",
+        value: text.to_string(),
         reason,
     };
     let item = item_from_json(text).or_else(|_| {

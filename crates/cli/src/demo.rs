@@ -76,6 +76,10 @@ pub struct DemoOptions {
     pub records_per_second: u32,
     /// Records per capture batch (one change file each, as the poller flushes at 1,000).
     pub batch_records: usize,
+    /// Customers the workload creates up front (about three items each).
+    pub initial_users: usize,
+    /// Stop after capture: no restores, no model copies.
+    pub capture_only: bool,
 }
 
 impl DemoOptions {
@@ -89,6 +93,8 @@ impl DemoOptions {
             phase_seconds: 300,
             records_per_second: 5,
             batch_records: 1_000,
+            initial_users: WorkloadConfig::default().initial_users,
+            capture_only: false,
         }
     }
 }
@@ -261,6 +267,7 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<DemoReport> {
     let config = WorkloadConfig {
         seed: opts.seed,
         records_per_second: opts.records_per_second,
+        initial_users: opts.initial_users,
         stream_label: stream_label(start)?,
         ..defaults
     };
@@ -273,15 +280,20 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<DemoReport> {
     let mut seconds: Vec<i64> = vec![start];
     seconds.extend((1..i64::from(opts.phases)).map(|k| start + k * phase - 1));
     seconds.dedup();
+    if opts.capture_only {
+        seconds.clear();
+    }
 
     let capture_started = Instant::now();
     let (captured, mut points) =
         capture_run(opts, &store, &mut workload, &table, start, end, &seconds).await?;
-    points.push(Point {
-        at: AtSpec::Latest,
-        second: end - 1,
-        model: workload.current_items().cloned().collect(),
-    });
+    if !opts.capture_only {
+        points.push(Point {
+            at: AtSpec::Latest,
+            second: end - 1,
+            model: workload.current_items().cloned().collect(),
+        });
+    }
     let capture_seconds = capture_started.elapsed().as_secs_f64();
 
     let files = list_all(store.as_ref(), &layout::changes_prefix(&table))

@@ -18,6 +18,18 @@ pub struct Args {
     /// Workload seed: the same seed generates the same records.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Customers created up front (each has a profile, orders, maybe a cart or session: about
+    /// three items per customer). Raise it for a bigger table to restore.
+    #[arg(long, default_value_t = 100)]
+    initial_users: usize,
+    /// Stream records per simulated second; the run is 5 phases of 5 minutes, so this sets its
+    /// size (the initial customers' INSERTs come first).
+    #[arg(long, default_value_t = 5)]
+    records_per_second: u32,
+    /// Generate and capture only, then stop: a store to explore or restore from by hand (and
+    /// the benchmarks' way of making one).
+    #[arg(long)]
+    capture_only: bool,
 }
 
 /// Runs the demo and prints its summary; exit 1 when any restored point differs.
@@ -42,6 +54,9 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     };
     let opts = DemoOptions {
         seed: args.seed,
+        initial_users: args.initial_users,
+        records_per_second: args.records_per_second,
+        capture_only: args.capture_only,
         ..DemoOptions::new(workdir)
     };
     let report = run_demo(&opts).await?;

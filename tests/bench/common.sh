@@ -1,0 +1,38 @@
+# Shared by the benchmark scripts: release build, .venv with the peers, a moto server.
+# Source it from a script that has `set -euo pipefail`.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$ROOT/.venv"
+REWIND="$ROOT/target/release/rewind"
+MOTO_PID=""
+
+bench_setup() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        python3 -m venv "$VENV"
+    fi
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install --quiet \
+        -r "$ROOT/scripts/requirements-test.txt" -r "$ROOT/tests/bench/requirements.txt"
+    (cd "$ROOT" && cargo build --release --quiet -p rewind-cli &&
+        cargo build --release --quiet -p rewind-replay --example seed_items)
+}
+
+start_moto() {
+    local log="$1"
+    MOTO_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$log" 2>&1 &
+    MOTO_PID=$!
+    trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+    until curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/"; do sleep 0.2; done
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 \
+        AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+}
+
+now() { date +%s.%N; }
+
+# Seeds a local store like `rewind demo --capture-only`: args: dir initial-users records-per-second
+seed_store() {
+    "$REWIND" --output json demo --workdir "$1" --capture-only --initial-users "$2" \
+        --records-per-second "$3" >"$1.json"
+}
+
+json() { "$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
