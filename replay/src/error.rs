@@ -67,6 +67,18 @@ pub enum ReplayError {
         /// What is wrong.
         reason: String,
     },
+    /// An item's versions do not link up: a version is missing from the store.
+    #[error("the history of item {key} is broken at stream {stream_label} sequence {sequence_number}: {detail}; a change file is missing or records were lost (see `rewind history` for the item and `rewind ls` for gaps)")]
+    BrokenHistory {
+        /// The item's key attributes, DynamoDB JSON.
+        key: String,
+        /// Stream label of the version whose predecessor is missing.
+        stream_label: String,
+        /// Its sequence number.
+        sequence_number: String,
+        /// What does not link.
+        detail: String,
+    },
     /// A command-line argument could not be read.
     #[error("{argument} {value:?}: {reason}")]
     BadArgument {

@@ -9,6 +9,7 @@
 pub mod at;
 pub mod bucket;
 pub mod catalog;
+pub mod chain;
 pub mod dry_run;
 pub mod error;
 pub mod fingerprint;

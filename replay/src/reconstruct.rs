@@ -8,6 +8,7 @@
 //! the objects being decoded; disk holds the rows in range once.
 
 use crate::bucket::bucket_of;
+use crate::chain::ChainCheck;
 use crate::error::{ReplayError, Result};
 use crate::plan::Plan;
 use crate::state::{BucketState, LiveItem, StampRange, Tier};
@@ -57,6 +58,8 @@ pub struct ReconstructStats {
     pub files_read: u64,
     /// Bytes of those objects.
     pub bytes_read: u64,
+    /// Objects skipped unread by their statistics (every stamp outside the range).
+    pub files_pruned: u64,
     /// Rows read (all of them, in range or not).
     pub rows_read: u64,
     /// Rows applied (in the plan's range, in a bucket still to do).
@@ -94,6 +97,7 @@ where
     let items = AtomicU64::new(0);
     let keys_seen = AtomicU64::new(0);
     let spill_root = dir.path().to_path_buf();
+    let whole_life = plan.base.is_none();
     let (items_ref, keys_ref, on_bucket_ref) = (&items, &keys_seen, &on_bucket);
     futures::stream::iter(todo)
         .map(|bucket| {
@@ -101,10 +105,11 @@ where
             let (items, keys_seen, on_bucket) = (items_ref, keys_ref, on_bucket_ref);
             let object = format!("{} (bucket {bucket})", plan.table);
             async move {
-                let state =
-                    tokio::task::spawn_blocking(move || fold_bucket(&root, bucket, &object))
-                        .await
-                        .expect("fold task panicked")?;
+                let state = tokio::task::spawn_blocking(move || {
+                    fold_bucket(&root, bucket, &object, whole_life)
+                })
+                .await
+                .expect("fold task panicked")?;
                 keys_seen.fetch_add(state.keys_seen() as u64, Ordering::Relaxed);
                 let bucket_items = state.into_items();
                 items.fetch_add(bucket_items.len() as u64, Ordering::Relaxed);
@@ -117,6 +122,7 @@ where
     Ok(ReconstructStats {
         files_read: counters.files.load(Ordering::Relaxed),
         bytes_read: counters.bytes.load(Ordering::Relaxed),
+        files_pruned: counters.pruned.load(Ordering::Relaxed),
         rows_read: counters.rows.load(Ordering::Relaxed),
         rows_applied: counters.applied.load(Ordering::Relaxed),
         items: items.into_inner(),
@@ -130,6 +136,7 @@ struct Counters {
     bytes: AtomicU64,
     rows: AtomicU64,
     applied: AtomicU64,
+    pruned: AtomicU64,
 }
 
 /// Rows of one bucket, bound for its spill file.
@@ -226,6 +233,18 @@ fn route_file(
     counters: &Counters,
 ) -> Result<()> {
     let reader = ChangeFileReader::open(object, bytes)?;
+    // Statistics pruning: a change file whose stamps all fall outside the range (a file of T's
+    // own hour written after T, or of the base's hour before it) is not decoded at all.
+    let summary = reader.summary();
+    if tier == Tier::Change
+        && (summary.min_creation_time_ms >= range.until_ms
+            || range
+                .from_ms
+                .is_some_and(|from| summary.max_creation_time_ms < from))
+    {
+        counters.pruned.fetch_add(1, Ordering::Relaxed);
+        return Ok(());
+    }
     for batch in reader {
         let batch = batch?;
         counters
@@ -304,8 +323,9 @@ fn write_spills(root: &Path, rx: mpsc::Receiver<Routed>) -> Result<()> {
     Ok(())
 }
 
-fn fold_bucket(root: &Path, bucket: u32, object: &str) -> Result<BucketState> {
+fn fold_bucket(root: &Path, bucket: u32, object: &str, whole_life: bool) -> Result<BucketState> {
     let mut state = BucketState::new();
+    let mut chain = ChainCheck::new();
     for tier in [Tier::Base, Tier::Change] {
         let path = spill_path(root, tier, bucket);
         let file = match File::open(&path) {
@@ -319,10 +339,12 @@ fn fold_bucket(root: &Path, bucket: u32, object: &str) -> Result<BucketState> {
             let batch =
                 batch.map_err(|e| ReplayError::io(&path, std::io::Error::other(e.to_string())))?;
             for record in batch_to_records(object, &batch, 0)? {
+                chain.add(&record, tier);
                 state.apply(record, tier);
             }
         }
     }
+    chain.check(whole_life)?;
     Ok(state)
 }
 

@@ -169,3 +169,35 @@ async fn a_restore_whose_pinned_files_were_replaced_starts_over() {
     assert_eq!(report.buckets_skipped, 0);
     assert_eq!(exported(out_dir.path(), &label).await, want);
 }
+
+/// A change file that vanished without a replacement (deleted by hand, lost in a copy) is not
+/// silently skipped: the items whose versions it held no longer link up, and the restore stops
+/// naming one of them.
+#[tokio::test]
+async fn a_lost_change_file_stops_the_restore_naming_an_item() {
+    let (_src, store) = local_store();
+    let records = workload();
+    let keys = write_files(store.as_ref(), &records, 250).await;
+    seed_capture_state(store.as_ref(), T0_MS + 3_600_000).await;
+    // The first file holds the INSERTs of 250 items.
+    store.delete(&keys[0]).await.unwrap();
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let label = format!("file://{}", out_dir.path().display());
+    let at = (T0_MS + 1000) / 1000 + 140;
+    let err = restore(
+        &store,
+        &ExportTarget::new(Arc::new(LocalStore::new(out_dir.path())), label),
+        &request(at),
+        &RestoreProgress::default(),
+    )
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, rewind_replay::ReplayError::BrokenHistory { .. })
+            && message.contains(r#"{"pk":{"S":"k"#)
+            && message.contains("INSERT is missing"),
+        "{message}"
+    );
+}

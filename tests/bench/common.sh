@@ -29,6 +29,11 @@ start_moto() {
 
 now() { date +%s.%N; }
 
+# CPU seconds the moto server has used so far (user + system).
+moto_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$MOTO_PID/stat"
+}
+
 # Seeds a local store like `rewind demo --capture-only`: args: dir initial-users records-per-second
 seed_store() {
     "$REWIND" --output json demo --workdir "$1" --capture-only --initial-users "$2" \
