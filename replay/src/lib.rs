@@ -19,6 +19,7 @@ pub mod journal;
 pub mod plan;
 pub mod reconstruct;
 pub mod restore;
+pub mod spill;
 pub mod state;
 pub mod target;
 pub mod verify;

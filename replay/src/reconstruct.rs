@@ -11,23 +11,19 @@ use crate::bucket::bucket_of;
 use crate::chain::ChainCheck;
 use crate::error::{ReplayError, Result};
 use crate::plan::Plan;
+use crate::spill::{SpillDir, SpillSender};
 use crate::state::{BucketState, LiveItem, StampRange, Tier};
-use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::array::{AsArray, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::TimestampMillisecondType;
-use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
-use arrow_ipc::CompressionType;
 use futures::{StreamExt, TryStreamExt};
-use rewind_format::{batch_to_records, change_schema, columns, ChangeFileReader};
+use rewind_format::{batch_to_records, columns, ChangeFileReader};
 use rewind_store::Store;
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
 use std::future::Future;
-use std::io::{BufReader, BufWriter};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 
 /// How reconstruction uses the machine.
 #[derive(Debug, Clone)]
@@ -83,30 +79,23 @@ where
     F: Fn(u32, Vec<LiveItem>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<()>> + Send,
 {
-    let dir = match &opts.spill_dir {
-        Some(parent) => tempfile::Builder::new()
-            .prefix("rewind-spill-")
-            .tempdir_in(parent),
-        None => tempfile::Builder::new().prefix("rewind-spill-").tempdir(),
-    }
-    .map_err(|e| ReplayError::io(opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir), e))?;
+    let dir = Arc::new(SpillDir::new(opts.spill_dir.as_deref())?);
     let counters = Arc::new(Counters::default());
-    spill(store, plan, opts, skip, dir.path(), &counters).await?;
+    spill(store, plan, opts, skip, &dir, &counters).await?;
 
     let todo: Vec<u32> = (0..plan.buckets).filter(|b| !skip.contains(b)).collect();
     let items = AtomicU64::new(0);
     let keys_seen = AtomicU64::new(0);
-    let spill_root = dir.path().to_path_buf();
     let whole_life = plan.base.is_none();
     let (items_ref, keys_ref, on_bucket_ref) = (&items, &keys_seen, &on_bucket);
     futures::stream::iter(todo)
         .map(|bucket| {
-            let root = spill_root.clone();
+            let dir = Arc::clone(&dir);
             let (items, keys_seen, on_bucket) = (items_ref, keys_ref, on_bucket_ref);
             let object = format!("{} (bucket {bucket})", plan.table);
             async move {
                 let state = tokio::task::spawn_blocking(move || {
-                    fold_bucket(&root, bucket, &object, whole_life)
+                    fold_bucket(&dir, bucket, &object, whole_life)
                 })
                 .await
                 .expect("fold task panicked")?;
@@ -139,32 +128,15 @@ struct Counters {
     pruned: AtomicU64,
 }
 
-/// Rows of one bucket, bound for its spill file.
-struct Routed {
-    tier: Tier,
-    bucket: u32,
-    rows: RecordBatch,
-}
-
-fn spill_path(root: &Path, tier: Tier, bucket: u32) -> PathBuf {
-    let name = match tier {
-        Tier::Base => "base",
-        Tier::Change => "changes",
-    };
-    root.join(format!("{name}-{bucket:04}.arrows"))
-}
-
 async fn spill(
     store: &Store,
     plan: &Plan,
     opts: &ReconstructOptions,
     skip: &BTreeSet<u32>,
-    root: &Path,
+    dir: &SpillDir,
     counters: &Arc<Counters>,
 ) -> Result<()> {
-    let (tx, rx) = mpsc::sync_channel::<Routed>(64);
-    let writer_root = root.to_path_buf();
-    let writer = std::thread::spawn(move || write_spills(&writer_root, rx));
+    let writer = dir.writer();
 
     let base_files = plan
         .base
@@ -180,7 +152,7 @@ async fn spill(
     let skip = Arc::new(skip.clone());
     let read = futures::stream::iter(jobs)
         .map(|(tier, key, size)| {
-            let tx = tx.clone();
+            let tx = writer.sender();
             let skip = Arc::clone(&skip);
             let counters = Arc::clone(counters);
             async move {
@@ -215,8 +187,7 @@ async fn spill(
         .buffer_unordered(opts.read_concurrency.max(1))
         .try_collect::<Vec<()>>()
         .await;
-    drop(tx);
-    let written = writer.join().expect("spill writer panicked");
+    let written = writer.finish();
     read?;
     written
 }
@@ -229,7 +200,7 @@ fn route_file(
     range: StampRange,
     buckets: u32,
     skip: &BTreeSet<u32>,
-    tx: &mpsc::SyncSender<Routed>,
+    tx: &SpillSender,
     counters: &Counters,
 ) -> Result<()> {
     let reader = ChangeFileReader::open(object, bytes)?;
@@ -281,7 +252,7 @@ fn route_file(
                 .fetch_add(indices.len() as u64, Ordering::Relaxed);
             let rows = take_record_batch(&batch, &UInt32Array::from(indices))
                 .map_err(|e| schema_err(&format!("selecting rows: {e}")))?;
-            if tx.send(Routed { tier, bucket, rows }).is_err() {
+            if !tx.send(tier, bucket, rows) {
                 // The writer stopped: its own error is reported by `spill`.
                 return Ok(());
             }
@@ -290,54 +261,11 @@ fn route_file(
     Ok(())
 }
 
-fn write_spills(root: &Path, rx: mpsc::Receiver<Routed>) -> Result<()> {
-    let options = IpcWriteOptions::default()
-        .try_with_compression(Some(CompressionType::LZ4_FRAME))
-        .expect("lz4 is compiled in");
-    let schema = change_schema();
-    let mut writers: HashMap<(Tier, u32), StreamWriter<BufWriter<File>>> = HashMap::new();
-    let ipc_err = |path: &Path, e: arrow::error::ArrowError| {
-        ReplayError::io(path, std::io::Error::other(e.to_string()))
-    };
-    for routed in rx {
-        let path = spill_path(root, routed.tier, routed.bucket);
-        let writer = match writers.entry((routed.tier, routed.bucket)) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let file = File::create(&path).map_err(|e| ReplayError::io(&path, e))?;
-                let w = StreamWriter::try_new_with_options(
-                    BufWriter::with_capacity(64 << 10, file),
-                    &schema,
-                    options.clone(),
-                )
-                .map_err(|e| ipc_err(&path, e))?;
-                v.insert(w)
-            }
-        };
-        writer.write(&routed.rows).map_err(|e| ipc_err(&path, e))?;
-    }
-    for ((tier, bucket), mut w) in writers {
-        let path = spill_path(root, tier, bucket);
-        w.finish().map_err(|e| ipc_err(&path, e))?;
-    }
-    Ok(())
-}
-
-fn fold_bucket(root: &Path, bucket: u32, object: &str, whole_life: bool) -> Result<BucketState> {
+fn fold_bucket(dir: &SpillDir, bucket: u32, object: &str, whole_life: bool) -> Result<BucketState> {
     let mut state = BucketState::new();
     let mut chain = ChainCheck::new();
     for tier in [Tier::Base, Tier::Change] {
-        let path = spill_path(root, tier, bucket);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(ReplayError::io(&path, e)),
-        };
-        let reader = StreamReader::try_new(BufReader::new(file), None)
-            .map_err(|e| ReplayError::io(&path, std::io::Error::other(e.to_string())))?;
-        for batch in reader {
-            let batch =
-                batch.map_err(|e| ReplayError::io(&path, std::io::Error::other(e.to_string())))?;
+        for batch in dir.read(tier, bucket)? {
             for record in batch_to_records(object, &batch, 0)? {
                 chain.add(&record, tier);
                 state.apply(record, tier);
@@ -346,15 +274,4 @@ fn fold_bucket(root: &Path, bucket: u32, object: &str, whole_life: bool) -> Resu
     }
     chain.check(whole_life)?;
     Ok(state)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spill_names_sort_by_bucket() {
-        let root = Path::new("/x");
-        assert!(spill_path(root, Tier::Change, 2) < spill_path(root, Tier::Change, 10));
-    }
 }

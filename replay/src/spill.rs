@@ -1,0 +1,163 @@
+//! Local spill files: rows routed by key-hash bucket to files on local disk (Arrow IPC stream
+//! files, LZ4), so that work over a whole table (a restore, a full backup, a compaction) holds
+//! one bucket in memory at a time. One writer thread owns every file; any number of producers
+//! send it batches through a bounded channel.
+
+use crate::error::{ReplayError, Result};
+use crate::state::Tier;
+use arrow::array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow_ipc::CompressionType;
+use rewind_format::change_schema;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+/// A fresh temporary directory of spill files (removed when dropped).
+#[derive(Debug)]
+pub struct SpillDir {
+    dir: tempfile::TempDir,
+}
+
+impl SpillDir {
+    /// A new directory inside `parent` (the system's temporary directory when `None`).
+    pub fn new(parent: Option<&Path>) -> Result<Self> {
+        let builder = tempfile::Builder::new().prefix("rewind-spill-").clone();
+        let dir = match parent {
+            Some(p) => builder.tempdir_in(p),
+            None => builder.tempdir(),
+        }
+        .map_err(|e| {
+            ReplayError::io(parent.map_or_else(std::env::temp_dir, Path::to_path_buf), e)
+        })?;
+        Ok(SpillDir { dir })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Starts the writer thread.
+    pub fn writer(&self) -> SpillWriter {
+        let (tx, rx) = mpsc::sync_channel::<Routed>(64);
+        let root = self.path().to_path_buf();
+        SpillWriter {
+            tx,
+            thread: std::thread::spawn(move || write_spills(&root, rx)),
+        }
+    }
+
+    /// Reads one bucket's batches of a tier back (none if nothing was spilled there).
+    pub fn read(&self, tier: Tier, bucket: u32) -> Result<Vec<RecordBatch>> {
+        let path = spill_path(self.path(), tier, bucket);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ReplayError::io(&path, e)),
+        };
+        let reader =
+            StreamReader::try_new(BufReader::new(file), None).map_err(|e| ipc(&path, e))?;
+        reader.map(|b| b.map_err(|e| ipc(&path, e))).collect()
+    }
+}
+
+/// Rows of one bucket, bound for its spill file.
+#[derive(Debug)]
+struct Routed {
+    tier: Tier,
+    bucket: u32,
+    rows: RecordBatch,
+}
+
+/// Sends batches to the writer thread; [`SpillWriter::finish`] waits until all are on disk.
+#[derive(Debug)]
+pub struct SpillWriter {
+    tx: mpsc::SyncSender<Routed>,
+    thread: std::thread::JoinHandle<Result<()>>,
+}
+
+/// A cloneable handle producers send through.
+#[derive(Debug, Clone)]
+pub struct SpillSender {
+    tx: mpsc::SyncSender<Routed>,
+}
+
+impl SpillSender {
+    /// Appends `rows` (change schema) to the bucket's file. `false` when the writer has stopped
+    /// (its error is reported by [`SpillWriter::finish`]).
+    pub fn send(&self, tier: Tier, bucket: u32, rows: RecordBatch) -> bool {
+        self.tx.send(Routed { tier, bucket, rows }).is_ok()
+    }
+}
+
+impl SpillWriter {
+    /// A handle for one producer.
+    pub fn sender(&self) -> SpillSender {
+        SpillSender {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Closes every file; the first write error, if any.
+    pub fn finish(self) -> Result<()> {
+        drop(self.tx);
+        self.thread.join().expect("spill writer panicked")
+    }
+}
+
+fn ipc(path: &Path, e: arrow::error::ArrowError) -> ReplayError {
+    ReplayError::io(path, std::io::Error::other(e.to_string()))
+}
+
+fn spill_path(root: &Path, tier: Tier, bucket: u32) -> PathBuf {
+    let name = match tier {
+        Tier::Base => "base",
+        Tier::Change => "changes",
+    };
+    root.join(format!("{name}-{bucket:04}.arrows"))
+}
+
+fn write_spills(root: &Path, rx: mpsc::Receiver<Routed>) -> Result<()> {
+    let options = IpcWriteOptions::default()
+        .try_with_compression(Some(CompressionType::LZ4_FRAME))
+        .expect("lz4 is compiled in");
+    let schema = change_schema();
+    let mut writers: HashMap<(Tier, u32), StreamWriter<BufWriter<File>>> = HashMap::new();
+    for routed in rx {
+        let path = spill_path(root, routed.tier, routed.bucket);
+        let writer = match writers.entry((routed.tier, routed.bucket)) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let file = File::create(&path).map_err(|e| ReplayError::io(&path, e))?;
+                let w = StreamWriter::try_new_with_options(
+                    BufWriter::with_capacity(64 << 10, file),
+                    &schema,
+                    options.clone(),
+                )
+                .map_err(|e| ipc(&path, e))?;
+                v.insert(w)
+            }
+        };
+        writer.write(&routed.rows).map_err(|e| ipc(&path, e))?;
+    }
+    for ((tier, bucket), mut w) in writers {
+        w.finish()
+            .map_err(|e| ipc(&spill_path(root, tier, bucket), e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spill_names_sort_by_bucket() {
+        let root = Path::new("/x");
+        assert!(spill_path(root, Tier::Change, 2) < spill_path(root, Tier::Change, 10));
+    }
+}
