@@ -688,16 +688,16 @@ fn whole_life_restore_points() {
             outside("2026-11-25T06:00:00", None, Some("06:00:00")),
         ),
         case(
-            "a stream created 10 s after the table starts at its own second",
+            "a stream created 0.9 s after the table starts at its own second",
             Cat::bare().described("06:00:00", Some("06:00:00")).shard(
-                "2026-11-26T06:00:10.000",
+                "2026-11-26T06:00:00.900",
                 S1,
                 None,
                 "09:00:00.500",
                 false,
             ),
-            at("06:00:09"),
-            outside("06:00:09", None, Some("06:00:10")),
+            at("05:59:59"),
+            outside("05:59:59", None, Some("06:00:00")),
         ),
     ]);
 }
@@ -717,8 +717,8 @@ fn whole_life_rule() {
             ),
         ),
         not_whole(
-            "stream enabled 11 s after creation (tolerance 10 s)",
-            Cat::bare().described("06:00:00", Some("05:59:49")).shard(
+            "stream enabled 2 s after creation (tolerance 1 s)",
+            Cat::bare().described("06:00:00", Some("05:59:58")).shard(
                 L1,
                 S1,
                 None,
@@ -822,8 +822,8 @@ fn whole_life_rule() {
     };
     run_windows(vec![
         whole(
-            "stream 10 s after creation (the tolerance)",
-            Cat::bare().described("06:00:00", Some("05:59:50")).shard(
+            "stream 1 s after creation (the tolerance)",
+            Cat::bare().described("06:00:00", Some("05:59:59")).shard(
                 L1,
                 S1,
                 None,
