@@ -6,6 +6,7 @@
 use crate::error::{ReplayError, Result};
 use chrono::{DateTime, Utc};
 use rewind_capture::{list_checkpoints, list_gaps, Checkpoint, Gap, TableDescription};
+use rewind_format::SnapshotManifest;
 use rewind_store::layout::{self, ChangeFile, ChangeFileKind, HourPartition};
 use rewind_store::{ObjectStore, StoreError};
 use serde::{Deserialize, Serialize};
@@ -111,8 +112,7 @@ pub async fn load_catalog(
     Ok(Catalog {
         table: table.to_string(),
         change_files: list_change_files(store, table, last_hour).await?,
-        // Snapshots arrive with the compactor and the full backup; until then none exist.
-        snapshots: Vec::new(),
+        snapshots: list_snapshots(store, table).await?,
         checkpoints,
         gaps,
         quarantined: list_quarantine(store, table).await?,
@@ -153,6 +153,64 @@ pub async fn list_change_files(
             _ => return Ok(out),
         }
     }
+}
+
+/// Every complete snapshot of `table`, oldest first. A manifest whose files are not all listed
+/// with their recorded sizes (a replica where the manifest arrived first, a damaged store) is
+/// skipped with a warning: it is not a snapshot yet.
+pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<SnapshotInfo>> {
+    let listed = rewind_store::list_all(store, &layout::snapshots_prefix(table)).await?;
+    let sizes: std::collections::HashMap<&str, u64> =
+        listed.iter().map(|m| (m.key.as_str(), m.size)).collect();
+    let mut out = Vec::new();
+    for meta in &listed {
+        let Some((t, at)) = layout::parse_snapshot_manifest(&meta.key) else {
+            continue;
+        };
+        if t != table {
+            continue;
+        }
+        let body = store.get(&meta.key).await?;
+        let manifest: SnapshotManifest =
+            serde_json::from_slice(&body).map_err(|e| ReplayError::Invalid {
+                what: "snapshot manifest",
+                location: store.describe(&meta.key),
+                reason: e.to_string(),
+            })?;
+        if manifest.manifest_version != rewind_format::SNAPSHOT_MANIFEST_VERSION {
+            return Err(ReplayError::Invalid {
+                what: "snapshot manifest",
+                location: store.describe(&meta.key),
+                reason: format!(
+                    "manifest version {} is not supported (this build reads {}); upgrade rewind",
+                    manifest.manifest_version,
+                    rewind_format::SNAPSHOT_MANIFEST_VERSION
+                ),
+            });
+        }
+        if let Some(missing) = manifest
+            .files
+            .iter()
+            .find(|f| sizes.get(f.key.as_str()) != Some(&f.bytes))
+        {
+            tracing::warn!(manifest = %meta.key, file = %missing.key, "snapshot incomplete: a file is missing or has another size; skipping it");
+            continue;
+        }
+        out.push(SnapshotInfo {
+            at: at.timestamp(),
+            manifest_key: meta.key.clone(),
+            valid_from: manifest.valid_from,
+            changes_from_ms: manifest.changes_from_ms,
+            files: manifest
+                .files
+                .iter()
+                .map(|f| (f.key.clone(), f.bytes))
+                .collect(),
+            invalidated: false,
+        });
+    }
+    out.sort_by_key(|s| (s.at, s.manifest_key.clone()));
+    Ok(out)
 }
 
 async fn list_quarantine(store: &dyn ObjectStore, table: &str) -> Result<Vec<QuarantineEntry>> {

@@ -27,6 +27,13 @@ fn code(error: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<DifferencesFound>().is_some() {
             return DIFFERENCES;
         }
+        if let Some(e) = cause.downcast_ref::<rewind_compactor::CompactorError>() {
+            return match e {
+                rewind_compactor::CompactorError::NotCapturing { .. } => BAD_INPUT,
+                rewind_compactor::CompactorError::Store(s) => store_code(s),
+                _ => FAILURE,
+            };
+        }
         if let Some(e) = cause.downcast_ref::<rewind_replay::ReplayError>() {
             return match e {
                 rewind_replay::ReplayError::Store(s) => store_code(s),

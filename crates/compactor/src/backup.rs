@@ -1,0 +1,298 @@
+//! The full backup: a parallel, consistent Scan of the live table written as a snapshot.
+//!
+//! A Scan is not a point in time: items change while it runs (DESIGN.md). So its rows rank below
+//! every change, every change stamped from floor(scan start) minus the margin is applied over
+//! it, and it is valid only from ceil(scan end) plus the margin. That needs capture to be running
+//! before the scan starts, which the backup checks: a checkpoint for the table's current stream.
+
+use crate::error::{CompactorError, Result};
+use crate::snapshot_writer::{Committed, SnapshotWriter};
+use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
+use chrono::{SecondsFormat, Utc};
+use futures::future::try_join_all;
+use rewind_capture::{describe_table, list_checkpoints, save_description_if_changed};
+use rewind_format::{
+    batch_to_records, encode_key, item_to_json, to_batch, AttributeValue, ChangeRecord, EventName,
+    SnapshotKind,
+};
+use rewind_replay::bucket::bucket_of;
+use rewind_replay::plan::key_names_of;
+use rewind_replay::spill::{SpillDir, SpillSender};
+use rewind_replay::state::Tier;
+use rewind_store::Store;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How the backup runs.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    /// Parallel Scan segments.
+    pub segments: u32,
+    /// Safety margin on both sides of the scan (clock skew between this machine and DynamoDB's
+    /// stamps), ms.
+    pub margin_ms: i64,
+    /// Key-hash buckets; `None`: from the table's item count (about 50k items per bucket, 16 to
+    /// 1,024).
+    pub buckets: Option<u32>,
+    /// Where spill files go.
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            segments: 4,
+            margin_ms: 5_000,
+            buckets: None,
+            spill_dir: None,
+        }
+    }
+}
+
+/// What a backup did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupReport {
+    /// Source table.
+    pub table: String,
+    /// The snapshot's manifest.
+    pub manifest: String,
+    /// The run id.
+    pub run_id: String,
+    /// First restorable second with this snapshot as the base, RFC 3339.
+    pub valid_from: String,
+    /// Changes applied over it from here, RFC 3339 (ms).
+    pub changes_from: String,
+    /// Items scanned.
+    pub items: u64,
+    /// Buckets and files written.
+    pub buckets: u32,
+    /// See `buckets`.
+    pub files: u64,
+    /// Bytes of the files.
+    pub bytes: u64,
+    /// Seconds the scan took, and the whole backup.
+    pub scan_seconds: f64,
+    /// See `scan_seconds`.
+    pub seconds: f64,
+    /// `false`: another backup committed the same second first (this one's files were removed).
+    pub committed: bool,
+}
+
+/// Backs up `table` into `store` as a snapshot.
+pub async fn full_backup(
+    store: &Store,
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    opts: &BackupOptions,
+) -> Result<BackupReport> {
+    let started = Instant::now();
+    let description = describe_table(client, table).await?;
+    let Some(label) = description
+        .stream
+        .latest_stream_label
+        .clone()
+        .filter(|_| description.stream.enabled)
+    else {
+        return Err(CompactorError::NotCapturing {
+            table: table.to_string(),
+            reason: "the table has no stream enabled".into(),
+        });
+    };
+    let checkpoints = list_checkpoints(store.as_ref(), table).await?;
+    if !checkpoints.iter().any(|c| c.stream_label == label) {
+        return Err(CompactorError::NotCapturing {
+            table: table.to_string(),
+            reason: format!("the store has no checkpoint for the table's stream {label}"),
+        });
+    }
+    rewind_store::claim_table(store.as_ref(), table, &description.table_arn).await?;
+    save_description_if_changed(store.as_ref(), &description, Utc::now()).await?;
+    let key_names = key_names_of(&description);
+    let buckets = opts.buckets.unwrap_or_else(|| {
+        let items = description.item_count.unwrap_or(0).max(0) as u64;
+        (items / 50_000).max(1).next_power_of_two().clamp(16, 1024) as u32
+    });
+
+    let spill = SpillDir::new(opts.spill_dir.as_deref())?;
+    let writer = spill.writer();
+    let scan_start_ms = Utc::now().timestamp_millis();
+    let scanned = try_join_all((0..opts.segments.max(1)).map(|segment| {
+        scan_segment(
+            client,
+            table,
+            segment,
+            opts.segments.max(1),
+            &key_names,
+            &label,
+            scan_start_ms,
+            buckets,
+            writer.sender(),
+        )
+    }))
+    .await;
+    let spilled = writer.finish();
+    let items: u64 = scanned?.into_iter().sum();
+    spilled?;
+    let scan_end_ms = Utc::now().timestamp_millis();
+    let scan_seconds = started.elapsed().as_secs_f64();
+
+    let margin_s = (opts.margin_ms.max(0) + 999) / 1000;
+    let valid_from = (scan_end_ms + 999).div_euclid(1000) + margin_s;
+    let changes_from_ms = (scan_start_ms.div_euclid(1000) - margin_s) * 1000;
+    let snapshot = SnapshotWriter::new(store.clone(), table, valid_from, buckets);
+    for bucket in 0..buckets {
+        let mut rows = Vec::new();
+        for batch in spill.read(Tier::Base, bucket)? {
+            rows.extend(batch_to_records(&format!("scan of {table}"), &batch, 0)?);
+        }
+        snapshot.write_bucket(bucket, rows).await?;
+    }
+    let run_id = snapshot.run_id().to_string();
+    let committed = snapshot
+        .commit(
+            SnapshotKind::Scan {
+                scan_start_ms,
+                scan_end_ms,
+                margin_ms: opts.margin_ms,
+                segments: opts.segments.max(1),
+            },
+            valid_from,
+            changes_from_ms,
+            Some(description.table_arn.clone()),
+        )
+        .await?;
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    };
+    let (manifest, files, bytes, won) = match committed {
+        Committed::Won {
+            manifest_key,
+            manifest,
+        } => (
+            manifest_key,
+            manifest.files.len() as u64,
+            manifest.files.iter().map(|f| f.bytes).sum(),
+            true,
+        ),
+        Committed::Lost { manifest_key } => (manifest_key, 0, 0, false),
+    };
+    Ok(BackupReport {
+        table: table.to_string(),
+        manifest,
+        run_id,
+        valid_from: at(valid_from * 1000),
+        changes_from: at(changes_from_ms),
+        items,
+        buckets,
+        files,
+        bytes,
+        scan_seconds,
+        seconds: started.elapsed().as_secs_f64(),
+        committed: won,
+    })
+}
+
+/// Scans one segment (consistent reads, all pages) into the spill; returns the items read.
+#[allow(clippy::too_many_arguments)]
+async fn scan_segment(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    segment: u32,
+    segments: u32,
+    key_names: &[String],
+    label: &str,
+    stamp_ms: i64,
+    buckets: u32,
+    spill: SpillSender,
+) -> Result<u64> {
+    let mut start: Option<HashMap<String, SdkValue>> = None;
+    let mut items = 0u64;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .segment(segment as i32)
+            .total_segments(segments as i32)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| CompactorError::Aws {
+                operation: "Scan",
+                table: table.to_string(),
+                message: format!(
+                    "segment {segment}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                ),
+            })?;
+        let mut by_bucket: HashMap<u32, Vec<ChangeRecord>> = HashMap::new();
+        for item in page.items() {
+            let record = scan_row(item, key_names, table, label, stamp_ms)?;
+            by_bucket
+                .entry(bucket_of(&record.key, buckets))
+                .or_default()
+                .push(record);
+            items += 1;
+        }
+        for (bucket, rows) in by_bucket {
+            if !spill.send(Tier::Base, bucket, to_batch(&rows)) {
+                return Ok(items); // the writer failed; `finish` reports why
+            }
+        }
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// A scanned item as a snapshot row: the version it holds is unknown, so it carries the scan's
+/// start as its stamp and sequence number 0 (it ranks below every change anyway).
+fn scan_row(
+    item: &HashMap<String, SdkValue>,
+    key_names: &[String],
+    table: &str,
+    label: &str,
+    stamp_ms: i64,
+) -> Result<ChangeRecord> {
+    let item: HashMap<String, AttributeValue> = item
+        .iter()
+        .map(|(k, v)| (k.clone(), AttributeValue::from(v.clone())))
+        .collect();
+    let keys: HashMap<String, AttributeValue> = key_names
+        .iter()
+        .map(|name| {
+            item.get(name)
+                .map(|v| (name.clone(), v.clone()))
+                .ok_or_else(|| CompactorError::Invalid {
+                    what: "scanned item",
+                    location: format!("table {table}"),
+                    reason: format!("key attribute {name} is missing"),
+                })
+        })
+        .collect::<Result<_>>()?;
+    let key = encode_key(&keys).map_err(|e| CompactorError::Invalid {
+        what: "scanned item key",
+        location: item_to_json(&keys),
+        reason: e.to_string(),
+    })?;
+    Ok(ChangeRecord {
+        table_name: table.to_string(),
+        event_name: EventName::Insert,
+        stream_label: label.to_string(),
+        sequence_number: "0".repeat(rewind_format::SEQUENCE_WIDTH),
+        approximate_creation_time_ms: stamp_ms,
+        key,
+        keys: item_to_json(&keys),
+        new_image: Some(item_to_json(&item)),
+        old_image: None,
+        old_image_hash: None,
+        user_identity: None,
+        shard_id: "scan".into(),
+        ingested_at_ms: Utc::now().timestamp_millis(),
+    })
+}

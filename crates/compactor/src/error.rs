@@ -1,0 +1,62 @@
+//! Errors of snapshot making; each names the table, object or step.
+
+use rewind_replay::ReplayError;
+use rewind_store::StoreError;
+
+/// Result alias.
+pub type Result<T, E = CompactorError> = std::result::Result<T, E>;
+
+/// What can go wrong making a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum CompactorError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading change files or reconstructing failed.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// A file could not be written.
+    #[error(transparent)]
+    Format(#[from] rewind_format::FormatError),
+    /// Capture is not running for the table, so a scan's changes would not be applied over it.
+    #[error("capture is not running for table {table}: {reason}; start capture (the stream Lambda's event source mapping, or `rewind capture --table {table}`) and back up again")]
+    NotCapturing {
+        /// Source table.
+        table: String,
+        /// What was found.
+        reason: String,
+    },
+    /// A DynamoDB call failed.
+    #[error("DynamoDB {operation} on {table}: {message}")]
+    Aws {
+        /// The API operation.
+        operation: &'static str,
+        /// The table.
+        table: String,
+        /// The service's message.
+        message: String,
+    },
+    /// An item or description is not what it must be.
+    #[error("{what} {location}: {reason}")]
+    Invalid {
+        /// Kind of thing.
+        what: &'static str,
+        /// Where.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl From<rewind_capture::CaptureError> for CompactorError {
+    fn from(e: rewind_capture::CaptureError) -> Self {
+        match e {
+            rewind_capture::CaptureError::Store(s) => CompactorError::Store(s),
+            other => CompactorError::Invalid {
+                what: "capture state",
+                location: String::new(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}

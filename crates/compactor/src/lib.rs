@@ -1,0 +1,12 @@
+//! Snapshots: the full backup by parallel Scan (bootstrap, scheduled full backups) and, next,
+//! the compactor that cuts snapshots from the change log and merges small files. Both write
+//! snapshots the same way ([`snapshot_writer`]): bucket files under the run's own directory,
+//! then the manifest, last and put-if-absent, so a crashed or losing run changes nothing a reader
+//! sees.
+
+pub mod backup;
+pub mod error;
+pub mod snapshot_writer;
+
+pub use backup::{full_backup, BackupOptions, BackupReport};
+pub use error::{CompactorError, Result};

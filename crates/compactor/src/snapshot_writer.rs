@@ -1,0 +1,164 @@
+//! Writing one snapshot: bucket files (change-file format, sorted by key, high zstd level) under
+//! `snapshots/table=<t>/at=<time>/run=<run>/`, then the manifest, put-if-absent. The run id keeps
+//! two writers of the same snapshot apart; the manifest decides which one's files are the
+//! snapshot, and the loser deletes its own.
+
+use crate::error::Result;
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::Rng;
+use rewind_format::{
+    write_change_file, ChangeRecord, SnapshotFileEntry, SnapshotKind, SnapshotManifest,
+    WriteOptions, FORMAT_VERSION, SNAPSHOT_MANIFEST_VERSION,
+};
+use rewind_store::layout::{self, SnapshotFile};
+use rewind_store::Store;
+use std::sync::Mutex;
+
+/// ZSTD level of snapshot files: written once, read by every restore after them, kept long.
+pub const SNAPSHOT_ZSTD_LEVEL: i32 = 9;
+
+/// What became of a snapshot's commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// This run's manifest is the snapshot.
+    Won {
+        /// The manifest's key.
+        manifest_key: String,
+        /// The manifest.
+        manifest: Box<SnapshotManifest>,
+    },
+    /// Another run committed this snapshot first; this run's files were deleted.
+    Lost {
+        /// The manifest's key.
+        manifest_key: String,
+    },
+}
+
+/// One snapshot being written.
+#[derive(Debug)]
+pub struct SnapshotWriter {
+    store: Store,
+    table: String,
+    at: DateTime<Utc>,
+    run_id: String,
+    buckets: u32,
+    files: Mutex<Vec<SnapshotFileEntry>>,
+}
+
+/// A fresh run id: 16 random hex digits.
+pub fn new_run_id() -> String {
+    format!("{:016x}", rand::thread_rng().gen::<u64>())
+}
+
+impl SnapshotWriter {
+    /// A writer of the snapshot of `table` named at second `at`, split in `buckets` buckets.
+    pub fn new(store: Store, table: &str, at: i64, buckets: u32) -> Self {
+        SnapshotWriter {
+            store,
+            table: table.to_string(),
+            at: DateTime::from_timestamp(at, 0).expect("snapshot time in range"),
+            run_id: new_run_id(),
+            buckets,
+            files: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The manifest key this snapshot commits to.
+    pub fn manifest_key(&self) -> String {
+        layout::snapshot_manifest(&self.table, self.at)
+    }
+
+    /// Writes one bucket's rows (any order; none: no file).
+    pub async fn write_bucket(&self, bucket: u32, records: Vec<ChangeRecord>) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let key = SnapshotFile {
+            table: self.table.clone(),
+            at: self.at,
+            run_id: self.run_id.clone(),
+            bucket,
+        }
+        .key();
+        let rows = records.len() as u64;
+        let object = key.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            write_change_file(
+                &object,
+                records,
+                &WriteOptions {
+                    zstd_level: SNAPSHOT_ZSTD_LEVEL,
+                    ..WriteOptions::default()
+                },
+            )
+        })
+        .await
+        .expect("snapshot encoding panicked")?;
+        let bytes = written.bytes.len() as u64;
+        let meta = self.store.put(&key, written.bytes).await?;
+        self.files
+            .lock()
+            .expect("not poisoned")
+            .push(SnapshotFileEntry {
+                key,
+                bucket,
+                rows,
+                bytes,
+                crc32c: meta.crc32c,
+            });
+        Ok(())
+    }
+
+    /// Writes the manifest, last, put-if-absent.
+    pub async fn commit(
+        self,
+        kind: SnapshotKind,
+        valid_from: i64,
+        changes_from_ms: i64,
+        table_arn: Option<String>,
+    ) -> Result<Committed> {
+        let manifest_key = self.manifest_key();
+        let mut files = std::mem::take(&mut *self.files.lock().expect("not poisoned"));
+        files.sort_by_key(|f| f.bucket);
+        let manifest = SnapshotManifest {
+            manifest_version: SNAPSHOT_MANIFEST_VERSION,
+            format_version: FORMAT_VERSION,
+            table: self.table.clone(),
+            table_arn,
+            at: self.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            run_id: self.run_id.clone(),
+            kind,
+            valid_from,
+            changes_from_ms,
+            buckets: self.buckets,
+            rows: files.iter().map(|f| f.rows).sum(),
+            files,
+            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        };
+        let body = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
+        match self
+            .store
+            .put_if_absent(&manifest_key, Bytes::from(body))
+            .await
+        {
+            Ok(_) => Ok(Committed::Won {
+                manifest_key,
+                manifest: Box::new(manifest),
+            }),
+            Err(e) if e.is_already_exists() => {
+                tracing::warn!(manifest = %manifest_key, run = %self.run_id, "another run committed this snapshot first; deleting this run's files");
+                for f in &manifest.files {
+                    self.store.delete(&f.key).await?;
+                }
+                Ok(Committed::Lost { manifest_key })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
