@@ -31,6 +31,8 @@ enum Command {
     Redrive(commands::redrive::Args),
     /// Full snapshot of the live table by parallel Scan (bootstrap, scheduled full backups).
     Backup(commands::backup::Args),
+    /// Cut a snapshot at the watermark from the newest snapshot and the changes after it.
+    Compact(commands::compact::Args),
     /// Rebuild a table as it was at a second, into DynamoDB or an ImportTable export.
     Restore(commands::restore::Args),
     /// Compare a restored table or export with the state at a second (exit 1 on differences).
@@ -65,6 +67,7 @@ fn main() -> std::process::ExitCode {
             Command::Capture(args) => commands::capture::run(args, cli.output).await,
             Command::Redrive(args) => commands::redrive::run(args, cli.output).await,
             Command::Backup(args) => commands::backup::run(args, cli.output).await,
+            Command::Compact(args) => commands::compact::run(args, cli.output).await,
             Command::Restore(args) => commands::restore::run(args, cli.output).await,
             Command::Verify(args) => commands::verify::run(args, cli.output).await,
             Command::History(args) => commands::history::run(args, cli.output).await,

@@ -1,7 +1,8 @@
 //! A table that held items before its stream was enabled is restorable once a full backup
 //! exists: `rewind backup` (a parallel Scan) is the base, the captured changes go on top of it,
-//! and restores after the backup's validity equal the reference model; a point before it is
-//! refused naming the window; a backup without capture is refused.
+//! `rewind compact` cuts snapshots from the newest base, and restores after the backup's
+//! validity (from the scan, from each compacted snapshot) equal the reference model; a point
+//! before it is refused naming the window; a backup without capture is refused.
 
 mod common;
 
@@ -113,9 +114,47 @@ async fn a_backup_makes_a_table_without_whole_life_capture_restorable() {
     let out = rewind(&["capture", "--table", &table, "--store", &store, "--once"]);
     assert!(out.status.success());
 
+    let at_last = as_model(&model);
+
+    // Two compactions with writes in between: each cuts a snapshot at the watermark from the
+    // newest base (the scan, then the first compacted snapshot) and the changes after it.
+    let compact = || {
+        let out = rewind(&[
+            "--output", "json", "compact", "--table", &table, "--store", &store,
+        ]);
+        assert!(out.status.success());
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["committed"], true, "{report}");
+        report
+    };
+    let first = compact();
+    assert_eq!(first["base"].as_str(), backup["manifest"].as_str());
+    phase(&client, &table, &mut rng, &mut model, &mut next_id, 30).await;
+    let between = close_phase().await;
+    let at_between = as_model(&model);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        rewind(&["capture", "--table", &table, "--store", &store, "--once"])
+            .status
+            .success()
+    );
+    let second = compact();
+    assert_eq!(second["base"], first["manifest"]);
+    phase(&client, &table, &mut rng, &mut model, &mut next_id, 20).await;
+    let end = close_phase().await;
+    let at_end = as_model(&model);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        rewind(&["capture", "--table", &table, "--store", &store, "--once"])
+            .status
+            .success()
+    );
+
     for (at, want, name) in [
         (boundary, &at_boundary, format!("{table}-b")),
-        (last, &as_model(&model), format!("{table}-l")),
+        (last, &at_last, format!("{table}-l")),
+        (between, &at_between, format!("{table}-c")),
+        (end, &at_end, format!("{table}-d")),
     ] {
         let out = rewind(&[
             "restore",
@@ -161,7 +200,7 @@ async fn a_backup_makes_a_table_without_whole_life_capture_restorable() {
         .stdout,
     )
     .unwrap();
-    assert_eq!(ls[0]["snapshots"], 1);
+    assert_eq!(ls[0]["snapshots"], 3);
     assert!(ls[0]["not_whole_life"]
         .as_str()
         .unwrap()

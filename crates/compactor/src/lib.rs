@@ -5,8 +5,10 @@
 //! sees.
 
 pub mod backup;
+pub mod compact;
 pub mod error;
 pub mod snapshot_writer;
 
 pub use backup::{full_backup, BackupOptions, BackupReport};
+pub use compact::{compact, CompactOptions, CompactReport};
 pub use error::{CompactorError, Result};

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod capture;
+pub mod compact;
 pub mod demo;
 pub mod history;
 pub mod ls;

@@ -1,0 +1,173 @@
+//! Compaction into snapshots: the state at a second T_s below the watermark, cut from the newest
+//! base (the previous snapshot, a full backup, or the whole-life log) and the changes after it,
+//! written as a snapshot that is exactly "state at T_s" (rows keep the stream label, sequence
+//! number and stamp of the version they hold). Restores from T_s on replay only the changes
+//! after it.
+//!
+//! The reconstruction is the restore's own (same planner, same fold, same continuity check), so
+//! a snapshot can never say something a restore to T_s would not.
+
+use crate::error::Result;
+use crate::snapshot_writer::{Committed, SnapshotWriter};
+use chrono::{DateTime, SecondsFormat};
+use rewind_format::{ChangeRecord, EventName, SnapshotKind};
+use rewind_replay::catalog::load_catalog;
+use rewind_replay::plan::{plan_restore, PlanOptions};
+use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
+use rewind_replay::window::restorable_window;
+use rewind_replay::AtSpec;
+use rewind_store::Store;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+/// How compaction runs.
+#[derive(Debug, Clone, Default)]
+pub struct CompactOptions {
+    /// Planning knobs (the watermark's skew margin among them). Quarantined records in the range
+    /// refuse the snapshot unless `skip_quarantined`: a snapshot would bake their absence in.
+    pub plan: PlanOptions,
+    /// Reconstruction knobs.
+    pub reconstruct: ReconstructOptions,
+    /// Cut at this second instead of the watermark (it must be restorable).
+    pub at: Option<i64>,
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompactReport {
+    /// Source table.
+    pub table: String,
+    /// The snapshot's time, RFC 3339; `None` when there was nothing to do.
+    pub snapshot_at: Option<String>,
+    /// Its manifest.
+    pub manifest: Option<String>,
+    /// The base it was cut from (a manifest), `None` for the whole-life log.
+    pub base: Option<String>,
+    /// Why nothing was done, when nothing was.
+    pub skipped: Option<String>,
+    /// Items in the snapshot.
+    pub items: u64,
+    /// Change files and bytes read.
+    pub files_read: u64,
+    /// See `files_read`.
+    pub bytes_read: u64,
+    /// Snapshot files and bytes written.
+    pub files_written: u64,
+    /// See `files_written`.
+    pub bytes_written: u64,
+    /// `false`: another compaction committed this snapshot first.
+    pub committed: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Cuts a snapshot of `table` at the watermark (or `opts.at`), unless one exists there already.
+pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Result<CompactReport> {
+    let started = Instant::now();
+    let catalog = load_catalog(store.as_ref(), table, opts.at).await?;
+    let window = restorable_window(&catalog, &opts.plan.window);
+    let mut report = CompactReport {
+        table: table.to_string(),
+        snapshot_at: None,
+        manifest: None,
+        base: None,
+        skipped: None,
+        items: 0,
+        files_read: 0,
+        bytes_read: 0,
+        files_written: 0,
+        bytes_written: 0,
+        committed: false,
+        seconds: 0.0,
+    };
+    let Some(at) = opts.at.or(window.watermark) else {
+        report.skipped = Some("capture has not read anything yet (no watermark)".into());
+        return Ok(report);
+    };
+    if let Some(newest) = catalog
+        .snapshots
+        .iter()
+        .filter(|s| !s.invalidated)
+        .map(|s| s.at)
+        .max()
+    {
+        if newest >= at {
+            report.skipped = Some(format!(
+                "the newest snapshot ({}) is not older than the watermark ({})",
+                rewind_replay::at::format_second(newest),
+                rewind_replay::at::format_second(at)
+            ));
+            return Ok(report);
+        }
+    }
+    let plan = plan_restore(&catalog, AtSpec::Second(at), &opts.plan)?;
+    let writer = SnapshotWriter::new(store.clone(), table, at, plan.buckets);
+    let stats = reconstruct(
+        store,
+        &plan,
+        &opts.reconstruct,
+        &BTreeSet::new(),
+        |bucket, items| {
+            let writer = &writer;
+            let table = &plan.table;
+            async move {
+                let rows: Vec<ChangeRecord> = items
+                    .into_iter()
+                    .map(|item| ChangeRecord {
+                        table_name: table.clone(),
+                        event_name: EventName::Insert,
+                        stream_label: item.stream_label,
+                        sequence_number: item.sequence_number,
+                        approximate_creation_time_ms: item.stamp_ms,
+                        key: item.key,
+                        keys: item.keys,
+                        new_image: Some(item.image),
+                        old_image: None,
+                        old_image_hash: None,
+                        user_identity: None,
+                        shard_id: "snapshot".into(),
+                        ingested_at_ms: chrono::Utc::now().timestamp_millis(),
+                    })
+                    .collect();
+                writer.write_bucket(bucket, rows).await.map_err(|e| {
+                    rewind_replay::ReplayError::Invalid {
+                        what: "snapshot bucket",
+                        location: format!("bucket {bucket}"),
+                        reason: e.to_string(),
+                    }
+                })
+            }
+        },
+    )
+    .await?;
+    let base = plan.base.as_ref().map(|b| b.manifest_key.clone());
+    let committed = writer
+        .commit(
+            SnapshotKind::Compacted { base: base.clone() },
+            at,
+            (at + 1) * 1000,
+            plan.description.as_ref().map(|d| d.table_arn.clone()),
+        )
+        .await?;
+    report.snapshot_at =
+        DateTime::from_timestamp(at, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    report.base = base;
+    report.items = stats.items;
+    report.files_read = stats.files_read;
+    report.bytes_read = stats.bytes_read;
+    match committed {
+        Committed::Won {
+            manifest_key,
+            manifest,
+        } => {
+            report.files_written = manifest.files.len() as u64;
+            report.bytes_written = manifest.files.iter().map(|f| f.bytes).sum();
+            report.manifest = Some(manifest_key);
+            report.committed = true;
+        }
+        Committed::Lost { manifest_key } => report.manifest = Some(manifest_key),
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
