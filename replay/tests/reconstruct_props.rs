@@ -2,56 +2,14 @@
 //! random histories — several streams, removes, duplicated records, files of random sizes written
 //! in shuffled order, and any restore point.
 
-mod common;
-
-use common::*;
 use proptest::prelude::*;
+use rewind_e2e::changelog::*;
 use rewind_format::{ChangeRecord, EventName};
 use rewind_replay::plan::{PinnedFile, Plan};
 use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
 use rewind_replay::state::StampRange;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-
-#[derive(Debug, Clone)]
-struct Op {
-    key: u8,
-    event: u8,
-    gap_ms: u32,
-    new_stream: bool,
-}
-
-fn history(ops: &[Op]) -> Vec<ChangeRecord> {
-    let mut label = LABEL.to_string();
-    let mut seq = 1000u64;
-    let mut stamp = T0_MS;
-    let mut present = BTreeSet::new();
-    let mut out = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        stamp += op.gap_ms as i64;
-        if op.new_stream {
-            // A re-enabled stream: a later label, sequence numbers start again low.
-            stamp += 1;
-            let t = chrono::DateTime::from_timestamp_millis(stamp).unwrap();
-            label = t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string();
-            seq = 10;
-        }
-        seq += 1 + (op.gap_ms as u64 % 7);
-        let key = format!("k{}", op.key % 24);
-        let event = match (present.contains(&key), op.event % 4) {
-            (false, _) => EventName::Insert,
-            (true, 0) => EventName::Remove,
-            (true, _) => EventName::Modify,
-        };
-        if event == EventName::Remove {
-            present.remove(&key);
-        } else {
-            present.insert(key.clone());
-        }
-        out.push(record(&key, &label, seq, stamp, event, i as u32));
-    }
-    out
-}
 
 fn op() -> impl Strategy<Value = Op> {
     (

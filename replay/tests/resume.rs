@@ -2,9 +2,7 @@
 //! rest, and ends equal to the reference. A restore whose pinned files were replaced meanwhile
 //! (compaction) starts over with a new plan instead of mixing two plans.
 
-mod common;
-
-use common::*;
+use rewind_e2e::changelog::*;
 use rewind_format::{read_change_file, EventName};
 use rewind_replay::plan::PlanOptions;
 use rewind_replay::reconstruct::ReconstructOptions;

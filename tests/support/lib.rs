@@ -6,6 +6,8 @@
 //! is missing: a test that needs moto must fail without it, never pass by skipping, or a
 //! broken harness would look like a green build.
 
+pub mod changelog;
+
 use std::io::Write as _;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};

@@ -1,17 +1,15 @@
-//! Builders shared by the replay tests: change records, a store seeded as capture would leave
-//! it (change files, checkpoint, table description), and the naive reference state.
-
-#![allow(dead_code)]
+//! Change-log builders for tests of the replay and compactor crates: change records, a store
+//! seeded as capture would leave it (change files, checkpoint, table description), and the
+//! naive reference state (replay everything in order into a map).
 
 use chrono::DateTime;
-use rewind_capture::{save_checkpoint, Checkpoint, TableDescription};
 use rewind_format::{
     encode_key, item_to_json, write_change_file, AttributeValue, ChangeRecord, EventName,
     WriteOptions,
 };
-use rewind_store::layout::{ChangeFile, HourPartition};
+use rewind_store::layout::{self, ChangeFile, HourPartition};
 use rewind_store::{ObjectStore, Store};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const TABLE: &str = "orders";
 pub const LABEL: &str = "2026-11-26T06:00:00.000";
@@ -92,9 +90,10 @@ pub async fn write_files(
 }
 
 /// The description and checkpoint capture leaves: the table created with its stream at
-/// [`T0_MS`], the shard read through `read_through_ms`.
+/// [`T0_MS`], the shard read through `read_through_ms`. Written as the JSON docs/FORMAT.md
+/// describes (this crate does not depend on the capture crate, whose own tests use it).
 pub async fn seed_capture_state(store: &dyn ObjectStore, read_through_ms: i64) {
-    let description: TableDescription = serde_json::from_value(serde_json::json!({
+    let description = serde_json::json!({
         "format_version": 1,
         "table_name": TABLE,
         "table_arn": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE}"),
@@ -104,32 +103,33 @@ pub async fn seed_capture_state(store: &dyn ObjectStore, read_through_ms: i64) {
         "billing_mode": "PAY_PER_REQUEST",
         "stream": {"enabled": true, "view_type": "NEW_AND_OLD_IMAGES", "latest_stream_label": LABEL},
         "captured_at": "2026-11-26T06:00:01.000Z"
-    }))
-    .unwrap();
-    rewind_capture::save_description_if_changed(
-        store,
-        &description,
-        DateTime::from_timestamp_millis(T0_MS + 1000).unwrap(),
-    )
-    .await
-    .unwrap();
-    save_checkpoint(
-        store,
-        &Checkpoint {
-            table: TABLE.into(),
-            stream_label: LABEL.into(),
-            shard_id: "shardId-1".into(),
-            parent_shard_id: None,
-            last_sequence_number: None,
-            last_stamp_ms: None,
-            read_through_ms,
-            shard_ended: false,
-            updated_at_ms: read_through_ms,
-            first_captured_ms: Some(T0_MS + 1000),
-        },
-    )
-    .await
-    .unwrap();
+    });
+    let at = DateTime::from_timestamp_millis(T0_MS + 1000).unwrap();
+    store
+        .put(
+            &layout::description_key(TABLE, at),
+            serde_json::to_vec(&description).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    let checkpoint = serde_json::json!({
+        "table": TABLE,
+        "stream_label": LABEL,
+        "shard_id": "shardId-1",
+        "last_sequence_number": null,
+        "last_stamp_ms": null,
+        "read_through_ms": read_through_ms,
+        "shard_ended": false,
+        "updated_at_ms": read_through_ms,
+        "first_captured_ms": T0_MS + 1000
+    });
+    let key = layout::CheckpointKey::new(TABLE, LABEL, "shardId-1")
+        .unwrap()
+        .key();
+    store
+        .put(&key, serde_json::to_vec(&checkpoint).unwrap().into())
+        .await
+        .unwrap();
 }
 
 /// The naive reference: replay every change stamped before `until_ms` in (label, sequence)
@@ -161,4 +161,51 @@ pub fn local_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store: Store = std::sync::Arc::new(rewind_store::LocalStore::new(dir.path()));
     (dir, store)
+}
+
+/// One step of a random history.
+#[derive(Debug, Clone)]
+pub struct Op {
+    /// Which of 24 keys.
+    pub key: u8,
+    /// Picks REMOVE (1 in 4) or MODIFY for a present key; absent keys are inserted.
+    pub event: u8,
+    /// Milliseconds since the previous change.
+    pub gap_ms: u32,
+    /// Start a new stream (a re-enabled stream: a later label, low sequence numbers).
+    pub new_stream: bool,
+}
+
+/// The change records of a history: consistent events (INSERT for absent keys, MODIFY or
+/// REMOVE for present ones), increasing stamps and sequence numbers from [`T0_MS`] on.
+pub fn history(ops: &[Op]) -> Vec<ChangeRecord> {
+    let mut label = LABEL.to_string();
+    let mut seq = 1000u64;
+    let mut stamp = T0_MS;
+    let mut present = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        stamp += op.gap_ms as i64;
+        if op.new_stream {
+            // A re-enabled stream: a later label, sequence numbers start again low.
+            stamp += 1;
+            let t = chrono::DateTime::from_timestamp_millis(stamp).unwrap();
+            label = t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string();
+            seq = 10;
+        }
+        seq += 1 + (op.gap_ms as u64 % 7);
+        let key = format!("k{}", op.key % 24);
+        let event = match (present.contains(&key), op.event % 4) {
+            (false, _) => EventName::Insert,
+            (true, 0) => EventName::Remove,
+            (true, _) => EventName::Modify,
+        };
+        if event == EventName::Remove {
+            present.remove(&key);
+        } else {
+            present.insert(key.clone());
+        }
+        out.push(record(&key, &label, seq, stamp, event, i as u32));
+    }
+    out
 }
