@@ -1,0 +1,151 @@
+//! Compaction that crashes part-way changes nothing a reader sees, and a re-run succeeds; two
+//! compactions of the same snapshot at once leave exactly one valid snapshot.
+
+use rewind_compactor::{compact, CompactOptions};
+use rewind_e2e::changelog::*;
+use rewind_format::EventName;
+use rewind_replay::catalog::load_catalog;
+use rewind_replay::plan::{plan_restore, PlanOptions};
+use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
+use rewind_replay::AtSpec;
+use rewind_store::{list_all, FaultKind, FaultyStore, Op, Store};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+fn records() -> Vec<rewind_format::ChangeRecord> {
+    (0..600u64)
+        .map(|i| {
+            let key = format!("k{}", (i * 37) % 150);
+            let event = match i {
+                i if i < 150 => EventName::Insert,
+                i if i % 9 == 0 => EventName::Remove,
+                _ => EventName::Modify,
+            };
+            record(
+                &key,
+                LABEL,
+                100 + i,
+                T0_MS + 1000 + i as i64 * 100,
+                event,
+                i as u32,
+            )
+        })
+        .collect()
+}
+
+async fn state_at(store: &Store, at: i64) -> (BTreeMap<String, String>, Option<String>) {
+    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
+    let plan = plan_restore(&catalog, AtSpec::Second(at), &PlanOptions::default()).unwrap();
+    let got = Mutex::new(BTreeMap::new());
+    reconstruct(
+        store,
+        &plan,
+        &ReconstructOptions::default(),
+        &BTreeSet::new(),
+        |_, items| {
+            let got = &got;
+            async move {
+                got.lock()
+                    .unwrap()
+                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
+                Ok(())
+            }
+        },
+    )
+    .await
+    .unwrap();
+    (got.into_inner().unwrap(), plan.base.map(|b| b.manifest_key))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_compaction_changes_nothing_and_a_rerun_commits() {
+    let (_dir, store) = local_store();
+    let history = consistent(records());
+    write_files(store.as_ref(), &history, 100).await;
+    seed_capture_state(store.as_ref(), T0_MS + 3_600_000).await;
+    let snapshot_at = T0_MS / 1000 + 40;
+    let restore_at = T0_MS / 1000 + 55;
+    let want = reference(&history, (restore_at + 1) * 1000);
+    let opts = CompactOptions {
+        at: Some(snapshot_at),
+        ..Default::default()
+    };
+
+    // Crash after some bucket files, before the manifest.
+    let crashing: Store =
+        Arc::new(FaultyStore::new(Arc::clone(&store)).fail_nth(Op::Put, 3, FaultKind::Permanent));
+    assert!(compact(&crashing, TABLE, &opts).await.is_err());
+    let leftovers = list_all(store.as_ref(), "snapshots/").await.unwrap();
+    assert!(!leftovers.is_empty(), "the crash left bucket files");
+    assert!(leftovers.iter().all(|m| !m.key.ends_with("manifest.json")));
+    let (state, base) = state_at(&store, restore_at).await;
+    assert_eq!(base, None, "no snapshot without a manifest");
+    assert_eq!(state, want);
+
+    // The re-run commits, and restores use it.
+    let report = compact(&store, TABLE, &opts).await.unwrap();
+    assert!(report.committed);
+    let (state, base) = state_at(&store, restore_at).await;
+    assert_eq!(base, report.manifest);
+    assert_eq!(state, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_compactions_at_once_leave_one_snapshot() {
+    let (_dir, store) = local_store();
+    let history = consistent(records());
+    write_files(store.as_ref(), &history, 100).await;
+    seed_capture_state(store.as_ref(), T0_MS + 3_600_000).await;
+    let opts = CompactOptions {
+        at: Some(T0_MS / 1000 + 30),
+        ..Default::default()
+    };
+    let (a, b) = tokio::join!(compact(&store, TABLE, &opts), compact(&store, TABLE, &opts));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        u8::from(a.committed) + u8::from(b.committed),
+        1,
+        "{a:?} {b:?}"
+    );
+    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
+    assert_eq!(catalog.snapshots.len(), 1);
+    // Only the winner's files remain.
+    let files = list_all(store.as_ref(), "snapshots/").await.unwrap();
+    let runs: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|m| m.key.split('/').find(|p| p.starts_with("run=")))
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let restore_at = T0_MS / 1000 + 50;
+    let (state, base) = state_at(&store, restore_at).await;
+    assert!(base.is_some());
+    assert_eq!(state, reference(&history, (restore_at + 1) * 1000));
+}
+
+/// Turns a MODIFY of a removed key into an INSERT, as DynamoDB would emit it.
+fn consistent(records: Vec<rewind_format::ChangeRecord>) -> Vec<rewind_format::ChangeRecord> {
+    let mut present = BTreeSet::new();
+    records
+        .into_iter()
+        .map(|mut r| {
+            match r.event_name {
+                EventName::Remove if !present.contains(&r.keys) => {
+                    r.event_name = EventName::Insert;
+                    r.new_image = r.old_image.take();
+                    present.insert(r.keys.clone());
+                }
+                EventName::Remove => {
+                    present.remove(&r.keys);
+                }
+                EventName::Modify if !present.contains(&r.keys) => {
+                    r.event_name = EventName::Insert;
+                    present.insert(r.keys.clone());
+                }
+                _ => {
+                    present.insert(r.keys.clone());
+                }
+            }
+            r
+        })
+        .collect()
+}
