@@ -8,6 +8,7 @@
 //! a snapshot can never say something a restore to T_s would not.
 
 use crate::error::Result;
+use crate::merge::{merge_small_files, MergeOptions, MergeReport};
 use crate::snapshot_writer::{Committed, SnapshotWriter};
 use chrono::{DateTime, SecondsFormat};
 use rewind_format::{ChangeRecord, EventName, SnapshotKind};
@@ -22,7 +23,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// How compaction runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CompactOptions {
     /// Planning knobs (the watermark's skew margin among them). Quarantined records in the range
     /// refuse the snapshot unless `skip_quarantined`: a snapshot would bake their absence in.
@@ -31,6 +32,19 @@ pub struct CompactOptions {
     pub reconstruct: ReconstructOptions,
     /// Cut at this second instead of the watermark (it must be restorable).
     pub at: Option<i64>,
+    /// Merge the small change files of finished hours first (`None`: leave them).
+    pub merge: Option<MergeOptions>,
+}
+
+impl Default for CompactOptions {
+    fn default() -> Self {
+        CompactOptions {
+            plan: PlanOptions::default(),
+            reconstruct: ReconstructOptions::default(),
+            at: None,
+            merge: Some(MergeOptions::default()),
+        }
+    }
 }
 
 /// What a compaction did.
@@ -58,6 +72,8 @@ pub struct CompactReport {
     pub bytes_written: u64,
     /// `false`: another compaction committed this snapshot first.
     pub committed: bool,
+    /// What small-file compaction did, when it ran.
+    pub merge: Option<MergeReport>,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -79,8 +95,12 @@ pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Resul
         files_written: 0,
         bytes_written: 0,
         committed: false,
+        merge: None,
         seconds: 0.0,
     };
+    if let (Some(merge), Some(watermark)) = (&opts.merge, window.watermark) {
+        report.merge = Some(merge_small_files(store, table, watermark, merge).await?);
+    }
     let Some(at) = opts.at.or(window.watermark) else {
         report.skipped = Some("capture has not read anything yet (no watermark)".into());
         return Ok(report);

@@ -7,8 +7,10 @@
 pub mod backup;
 pub mod compact;
 pub mod error;
+pub mod merge;
 pub mod snapshot_writer;
 
 pub use backup::{full_backup, BackupOptions, BackupReport};
 pub use compact::{compact, CompactOptions, CompactReport};
 pub use error::{CompactorError, Result};
+pub use merge::{merge_small_files, MergeOptions, MergeReport};

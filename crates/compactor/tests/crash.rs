@@ -68,6 +68,7 @@ async fn a_crashed_compaction_changes_nothing_and_a_rerun_commits() {
     let want = reference(&history, (restore_at + 1) * 1000);
     let opts = CompactOptions {
         at: Some(snapshot_at),
+        merge: None,
         ..Default::default()
     };
 
@@ -98,6 +99,7 @@ async fn two_compactions_at_once_leave_one_snapshot() {
     seed_capture_state(store.as_ref(), T0_MS + 3_600_000).await;
     let opts = CompactOptions {
         at: Some(T0_MS / 1000 + 30),
+        merge: None,
         ..Default::default()
     };
     let (a, b) = tokio::join!(compact(&store, TABLE, &opts), compact(&store, TABLE, &opts));

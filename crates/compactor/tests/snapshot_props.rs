@@ -73,7 +73,7 @@ proptest! {
             let (_dir, store) = local_store();
             write_files(store.as_ref(), &records, chunk).await;
             seed_capture_state(store.as_ref(), (last + 10) * 1000).await;
-            let report = compact(&store, TABLE, &CompactOptions { at: Some(snapshot_at), ..Default::default() })
+            let report = compact(&store, TABLE, &CompactOptions { at: Some(snapshot_at), merge: None, ..Default::default() })
                 .await
                 .unwrap();
             assert!(report.committed, "{report:?}");

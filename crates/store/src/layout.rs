@@ -38,6 +38,7 @@ const TABLES: &str = "tables";
 const QUARANTINE: &str = "quarantine";
 const GAPS: &str = "gaps";
 const RESTORES: &str = "restores";
+const COMPACTION: &str = "compaction";
 const AT_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// Why a name could not be built or read back; names the offending input.
@@ -630,6 +631,17 @@ pub fn quarantine_key(table: &str, ingested_at: DateTime<Utc>, raw_sha256_hex: &
         quarantine_prefix(table),
         ingested_at.format("%Y-%m-%d")
     )
+}
+
+/// Prefix of the small-file compaction's pending deletions of a table: each marker lists the
+/// change files one compacted file replaced, deleted once a grace period has passed.
+pub fn compaction_pending_prefix(table: &str) -> String {
+    format!("{COMPACTION}/table={table}/pending/")
+}
+
+/// The pending-deletion marker of one compaction run.
+pub fn compaction_pending_key(table: &str, run_id: &str) -> String {
+    format!("{}{run_id}.json", compaction_pending_prefix(table))
 }
 
 /// Prefix of one restore's progress journal: the source table and a digest of the target's

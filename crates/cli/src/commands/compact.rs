@@ -33,6 +33,19 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     let report = compact(&store, &args.table, &opts)
         .await
         .with_context(|| format!("compacting table {}", args.table))?;
+    if let (Output::Text, Some(m)) = (output, &report.merge) {
+        println!(
+            "{}: merged {} hours ({} files, {} bytes -> {} files, {} bytes); deleted {} replaced files, {} waiting for the grace period",
+            report.table,
+            m.hours_merged,
+            m.files_merged,
+            m.bytes_merged,
+            m.files_written,
+            m.bytes_written,
+            m.files_deleted,
+            m.files_pending
+        );
+    }
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Text => match (&report.skipped, &report.snapshot_at) {
