@@ -7,7 +7,9 @@
 pub mod backup;
 pub mod compact;
 pub mod error;
+pub mod lambda;
 pub mod merge;
+pub mod metrics;
 pub mod snapshot_writer;
 
 pub use backup::{full_backup, BackupOptions, BackupReport};

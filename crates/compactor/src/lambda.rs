@@ -1,0 +1,48 @@
+//! The scheduled compactor's handler: an EventBridge rule invokes it (for example hourly) with a
+//! constant input naming the table, `{"table": "shop"}`; it runs one compaction (merge finished
+//! hours, cut a snapshot at the watermark) and publishes its metrics.
+
+use crate::compact::{compact, CompactOptions, CompactReport};
+use crate::error::{CompactorError, Result};
+use rewind_replay::catalog::list_snapshots;
+use rewind_store::Store;
+use serde_json::Value;
+
+/// Reads the table from the event: `{"table": ...}` (the rule's constant input) or the same
+/// object under `detail` (a custom event).
+pub fn table_of(event: &Value) -> Result<String> {
+    event
+        .get("table")
+        .or_else(|| event.get("detail").and_then(|d| d.get("table")))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| CompactorError::Invalid {
+            what: "compactor event",
+            location: event.to_string().chars().take(200).collect(),
+            reason: "no \"table\" (give the EventBridge target the constant input {\"table\": \"<name>\"})".into(),
+        })
+}
+
+/// Runs one compaction for the event's table; metrics are best effort (a run whose snapshot is
+/// committed is not failed by CloudWatch).
+pub async fn handle(
+    store: &Store,
+    cloudwatch: Option<&aws_sdk_cloudwatch::Client>,
+    event: Value,
+    now_ms: i64,
+) -> Result<CompactReport> {
+    let table = table_of(&event)?;
+    let report = compact(store, &table, &CompactOptions::default()).await?;
+    if let Some(client) = cloudwatch {
+        let newest = list_snapshots(store.as_ref(), &table)
+            .await?
+            .iter()
+            .map(|s| s.at)
+            .max();
+        if let Err(e) = crate::metrics::publish(client, &report, newest, now_ms).await {
+            tracing::warn!(table = %table, error = %e, "compaction metrics not published");
+        }
+    }
+    tracing::info!(table = %table, snapshot = ?report.snapshot_at, skipped = ?report.skipped, "compaction done");
+    Ok(report)
+}
