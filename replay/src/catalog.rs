@@ -90,6 +90,34 @@ pub struct Catalog {
     pub quarantined: Vec<QuarantineEntry>,
     /// Table descriptions, oldest first.
     pub descriptions: Vec<DescribedAt>,
+    /// Retention deleted every change file of the hours ending at or before this (ms).
+    pub changes_deleted_before_ms: Option<i64>,
+}
+
+/// The retention marker (`tables/table=<t>/retention.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionMarker {
+    /// Change files of hours ending at or before this (ms) may be gone.
+    pub changes_deleted_before_ms: i64,
+}
+
+/// Reads the retention marker, `None` if retention never deleted change files.
+pub async fn load_retention_marker(
+    store: &dyn ObjectStore,
+    table: &str,
+) -> Result<Option<RetentionMarker>> {
+    let key = layout::retention_marker(table);
+    match store.get(&key).await {
+        Ok(body) => serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| ReplayError::Invalid {
+                what: "retention marker",
+                location: store.describe(&key),
+                reason: e.to_string(),
+            }),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Loads the catalog of `table`. Change files of hours after `until_second` (when given) are not
@@ -117,6 +145,9 @@ pub async fn load_catalog(
         gaps,
         quarantined: list_quarantine(store, table).await?,
         descriptions: list_descriptions(store, table).await?,
+        changes_deleted_before_ms: load_retention_marker(store, table)
+            .await?
+            .map(|m| m.changes_deleted_before_ms),
     })
 }
 

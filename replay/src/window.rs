@@ -269,6 +269,11 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
         // Judged by what it needs, not by its name: a Scan snapshot named at its validity still
         // needs the changes from its scan's start.
         let self_contained = snap.changes_from_ms >= (snap.valid_from + 1) * 1000;
+        // Retention deleted changes this snapshot would need: only its own instant remains.
+        let end = match catalog.changes_deleted_before_ms {
+            Some(deleted) if snap.changes_from_ms < deleted => snap.valid_from - 1,
+            _ => end,
+        };
         let end = if self_contained {
             end.max(snap.valid_from)
         } else {
@@ -306,6 +311,12 @@ fn whole_life_obstacle(
     let Some(label) = first_label else {
         return Some("no stream has been captured yet".into());
     };
+    if let Some(deleted) = catalog.changes_deleted_before_ms {
+        return Some(format!(
+            "retention deleted the change files before {}",
+            crate::at::format_second(deleted / 1000)
+        ));
+    }
     let Some(stream_ms) = label_ms(label) else {
         return Some(format!("stream label {label} is not a time"));
     };

@@ -123,7 +123,8 @@ async fn a_backup_makes_a_table_without_whole_life_capture_restorable() {
             "--output", "json", "compact", "--table", &table, "--store", &store,
         ]);
         assert!(out.status.success());
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let both: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = both["compaction"].clone();
         assert_eq!(report["committed"], true, "{report}");
         report
     };
@@ -201,6 +202,26 @@ async fn a_backup_makes_a_table_without_whole_life_capture_restorable() {
     )
     .unwrap();
     assert_eq!(ls[0]["snapshots"], 3);
+    // Everything is within the default retention: a dry run would delete nothing.
+    let out = rewind(&[
+        "--output",
+        "json",
+        "compact",
+        "--table",
+        &table,
+        "--store",
+        &store,
+        "--retention",
+        "--dry-run",
+    ]);
+    assert!(out.status.success());
+    let dry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        dry["change_files"].as_array().map(Vec::len),
+        Some(0),
+        "{dry}"
+    );
+    assert_eq!(dry["snapshots"].as_array().map(Vec::len), Some(0), "{dry}");
     assert!(ls[0]["not_whole_life"]
         .as_str()
         .unwrap()

@@ -1,6 +1,7 @@
 //! The scheduled compactor's handler: an EventBridge rule invokes it (for example hourly) with a
 //! constant input naming the table, `{"table": "shop"}`; it runs one compaction (merge finished
-//! hours, cut a snapshot at the watermark) and publishes its metrics.
+//! hours, cut a snapshot at the watermark) and publishes its metrics. With `"retention": true`
+//! (a daily rule, say) it then applies the default retention policy.
 
 use crate::compact::{compact, CompactOptions, CompactReport};
 use crate::error::{CompactorError, Result};
@@ -33,6 +34,17 @@ pub async fn handle(
 ) -> Result<CompactReport> {
     let table = table_of(&event)?;
     let report = compact(store, &table, &CompactOptions::default()).await?;
+    if event.get("retention").and_then(Value::as_bool) == Some(true) {
+        let deleted = crate::retention::apply_retention(
+            store,
+            &table,
+            &crate::retention::RetentionPolicy::default(),
+            now_ms / 1000,
+            false,
+        )
+        .await?;
+        tracing::info!(table = %table, change_files = deleted.change_files.len(), snapshots = deleted.snapshots.len(), "retention applied");
+    }
     if let Some(client) = cloudwatch {
         let newest = list_snapshots(store.as_ref(), &table)
             .await?

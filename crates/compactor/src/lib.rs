@@ -10,9 +10,11 @@ pub mod error;
 pub mod lambda;
 pub mod merge;
 pub mod metrics;
+pub mod retention;
 pub mod snapshot_writer;
 
 pub use backup::{full_backup, BackupOptions, BackupReport};
 pub use compact::{compact, CompactOptions, CompactReport};
 pub use error::{CompactorError, Result};
 pub use merge::{merge_small_files, MergeOptions, MergeReport};
+pub use retention::{apply_retention, RetentionPolicy, RetentionReport};

@@ -592,6 +592,12 @@ pub fn table_owner(table: &str) -> String {
     format!("{TABLES}/table={table}/owner.json")
 }
 
+/// What retention has deleted of a table's change log: restores must not assume the log covers
+/// what is gone.
+pub fn retention_marker(table: &str) -> String {
+    format!("{TABLES}/table={table}/retention.json")
+}
+
 /// Prefix of the table's description versions.
 pub fn descriptions_prefix(table: &str) -> String {
     format!("{TABLES}/table={table}/description/")

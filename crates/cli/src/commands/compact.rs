@@ -2,7 +2,7 @@
 
 use crate::output::Output;
 use anyhow::Context;
-use rewind_compactor::{compact, CompactOptions};
+use rewind_compactor::{apply_retention, compact, CompactOptions, RetentionPolicy};
 use rewind_replay::AtSpec;
 
 /// Arguments of `rewind compact`.
@@ -17,11 +17,63 @@ pub struct Args {
     /// Cut at this second instead of the watermark (RFC 3339; it must be restorable).
     #[arg(long)]
     at: Option<AtSpec>,
+    /// After compacting, delete what the retention policy no longer keeps.
+    #[arg(long)]
+    retention: bool,
+    /// With --retention: list what would be deleted, delete nothing (and do not compact).
+    #[arg(long)]
+    dry_run: bool,
+    /// Every second restorable for this many days.
+    #[arg(long, default_value_t = 35)]
+    keep_changes_days: u32,
+    /// Every snapshot kept this many days.
+    #[arg(long, default_value_t = 35)]
+    keep_daily_days: u32,
+    /// The first snapshot of each week kept this many days.
+    #[arg(long, default_value_t = 365)]
+    keep_weekly_days: u32,
+    /// The first snapshot of each month kept this many days.
+    #[arg(long, default_value_t = 2555)]
+    keep_monthly_days: u32,
 }
 
 /// Runs one compaction and prints its report.
 pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     let store = super::open_store(&args.store).await?;
+    anyhow::ensure!(
+        !args.dry_run || args.retention,
+        "--dry-run goes with --retention"
+    );
+    let day = |d: u32| i64::from(d) * 86_400;
+    let policy = RetentionPolicy {
+        changes_s: day(args.keep_changes_days),
+        daily_s: day(args.keep_daily_days),
+        weekly_s: day(args.keep_weekly_days),
+        monthly_s: day(args.keep_monthly_days),
+    };
+    if args.dry_run {
+        let now = chrono::Utc::now().timestamp();
+        let report = apply_retention(&store, &args.table, &policy, now, true)
+            .await
+            .with_context(|| format!("planning retention for {}", args.table))?;
+        match output {
+            Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            Output::Text => {
+                println!(
+                    "{}: retention would delete {} change files and {} snapshots (keeping {}); every second from {} stays restorable",
+                    args.table,
+                    report.change_files.len(),
+                    report.snapshots.len(),
+                    report.kept_snapshots.len(),
+                    rewind_replay::at::format_second(report.cutoff)
+                );
+                for key in report.change_files.iter().chain(&report.snapshots) {
+                    println!("  {key}");
+                }
+            }
+        }
+        return Ok(());
+    }
     let at = match args.at {
         None | Some(AtSpec::Latest) => None,
         Some(AtSpec::Second(s)) => Some(s),
@@ -46,8 +98,31 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
             m.files_pending
         );
     }
+    let retention = if args.retention {
+        let now = chrono::Utc::now().timestamp();
+        Some(
+            apply_retention(&store, &args.table, &policy, now, false)
+                .await
+                .with_context(|| format!("applying retention to {}", args.table))?,
+        )
+    } else {
+        None
+    };
+    if let (Output::Text, Some(r)) = (output, &retention) {
+        println!(
+            "{}: retention deleted {} change files and {} snapshots ({} objects); every second from {} stays restorable",
+            args.table,
+            r.change_files.len(),
+            r.snapshots.len(),
+            r.objects_deleted,
+            rewind_replay::at::format_second(r.cutoff)
+        );
+    }
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"compaction": report, "retention": retention}))?
+        ),
         Output::Text => match (&report.skipped, &report.snapshot_at) {
             (Some(why), _) => println!("{}: nothing to do: {why}", report.table),
             (None, Some(at)) if report.committed => println!(

@@ -1,0 +1,192 @@
+//! Retention: delete change files and snapshots older than the configured windows without ever
+//! deleting what a restore inside the windows still needs.
+//!
+//! - Every second from `now - changes` to the watermark stays restorable: the newest snapshot
+//!   valid at or before that cutoff (the *anchor*) is kept, with every change file from the
+//!   changes it needs on. Older change files go.
+//! - Snapshots newer than `now - daily` all stay. Older ones stay when they are the anchor, or a
+//!   compacted snapshot (an exact point in time, restorable on its own) that is the first of its
+//!   week within `weekly` or the first of its month within `monthly`. The rest go, manifest first
+//!   (so the snapshot stops existing at once), then its files.
+//! - Before any change file is deleted, `tables/table=<t>/retention.json` records how far the
+//!   log is gone, so no planner assumes the log still covers the table's whole life.
+
+use crate::error::Result;
+use bytes::Bytes;
+use chrono::{DateTime, Datelike};
+use rewind_replay::catalog::{load_catalog, load_retention_marker, RetentionMarker, SnapshotInfo};
+use rewind_store::{layout, Store};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+const DAY: i64 = 86_400;
+
+/// How long history is kept, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Every second restorable for this long.
+    pub changes_s: i64,
+    /// Every snapshot kept for this long.
+    pub daily_s: i64,
+    /// The first compacted snapshot of each week kept for this long.
+    pub weekly_s: i64,
+    /// The first compacted snapshot of each month kept for this long.
+    pub monthly_s: i64,
+}
+
+impl Default for RetentionPolicy {
+    /// 35 days of any second, weekly points for a year, monthly points for seven.
+    fn default() -> Self {
+        RetentionPolicy {
+            changes_s: 35 * DAY,
+            daily_s: 35 * DAY,
+            weekly_s: 365 * DAY,
+            monthly_s: 7 * 365 * DAY,
+        }
+    }
+}
+
+/// What retention deleted (or, in a dry run, would delete).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    /// Nothing was deleted.
+    pub dry_run: bool,
+    /// Every second from here on stays restorable (seconds).
+    pub cutoff: i64,
+    /// The snapshot that keeps the cutoff restorable (`None`: the change log from the start).
+    pub anchor: Option<String>,
+    /// Change files deleted.
+    pub change_files: Vec<String>,
+    /// Snapshots deleted (manifest keys).
+    pub snapshots: Vec<String>,
+    /// Snapshots kept (manifest keys).
+    pub kept_snapshots: Vec<String>,
+    /// Objects deleted in all (change files, manifests, snapshot files).
+    pub objects_deleted: u64,
+}
+
+/// Applies `policy` to `table` as of `now_s`.
+pub async fn apply_retention(
+    store: &Store,
+    table: &str,
+    policy: &RetentionPolicy,
+    now_s: i64,
+    dry_run: bool,
+) -> Result<RetentionReport> {
+    let catalog = load_catalog(store.as_ref(), table, None).await?;
+    let cutoff = now_s - policy.changes_s;
+    let live: Vec<&SnapshotInfo> = catalog
+        .snapshots
+        .iter()
+        .filter(|s| !s.invalidated)
+        .collect();
+    let anchor = live
+        .iter()
+        .filter(|s| s.valid_from <= cutoff)
+        .max_by_key(|s| (s.valid_from, s.changes_from_ms))
+        .copied();
+    let mut report = RetentionReport {
+        dry_run,
+        cutoff,
+        anchor: anchor.map(|a| a.manifest_key.clone()),
+        ..Default::default()
+    };
+
+    let keep = snapshots_to_keep(&catalog.snapshots, anchor, policy, now_s);
+    for snap in &catalog.snapshots {
+        if keep.contains(&snap.manifest_key) {
+            report.kept_snapshots.push(snap.manifest_key.clone());
+        } else {
+            report.snapshots.push(snap.manifest_key.clone());
+        }
+    }
+    // Change files of hours that end before the anchor needs changes (none without an anchor:
+    // the log from the start is then what makes the cutoff restorable).
+    let deleted_before_ms = anchor.map(|a| a.changes_from_ms);
+    if let Some(before) = deleted_before_ms {
+        report.change_files = catalog
+            .change_files
+            .iter()
+            .filter(|f| f.file.hour.start().timestamp() * 1000 + 3_600_000 <= before)
+            .map(|f| f.key.clone())
+            .collect();
+    }
+    if dry_run {
+        return Ok(report);
+    }
+
+    if !report.change_files.is_empty() {
+        let before = deleted_before_ms.expect("files are deleted only with an anchor");
+        let hour_aligned = before - before.rem_euclid(3_600_000);
+        let previous = load_retention_marker(store.as_ref(), table).await?;
+        let marker = RetentionMarker {
+            changes_deleted_before_ms: previous.map_or(hour_aligned, |p| {
+                p.changes_deleted_before_ms.max(hour_aligned)
+            }),
+        };
+        store
+            .put(
+                &layout::retention_marker(table),
+                Bytes::from(serde_json::to_vec_pretty(&marker).expect("markers serialise")),
+            )
+            .await?;
+        for key in &report.change_files {
+            delete(store, key, &mut report.objects_deleted).await?;
+        }
+    }
+    for manifest in report.snapshots.clone() {
+        let files = catalog
+            .snapshots
+            .iter()
+            .find(|s| s.manifest_key == manifest)
+            .map(|s| s.files.clone())
+            .unwrap_or_default();
+        delete(store, &manifest, &mut report.objects_deleted).await?;
+        for (key, _) in files {
+            delete(store, &key, &mut report.objects_deleted).await?;
+        }
+    }
+    Ok(report)
+}
+
+async fn delete(store: &Store, key: &str, count: &mut u64) -> Result<()> {
+    match store.delete(key).await {
+        Ok(()) => *count += 1,
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// The manifests of the snapshots the policy keeps.
+fn snapshots_to_keep(
+    snapshots: &[SnapshotInfo],
+    anchor: Option<&SnapshotInfo>,
+    policy: &RetentionPolicy,
+    now_s: i64,
+) -> BTreeSet<String> {
+    let mut keep = BTreeSet::new();
+    let mut weeks_seen = BTreeSet::new();
+    let mut months_seen = BTreeSet::new();
+    let newest = snapshots.iter().map(|s| s.at).max();
+    let mut ordered: Vec<&SnapshotInfo> = snapshots.iter().collect();
+    ordered.sort_by_key(|s| s.at);
+    for snap in ordered {
+        let age = now_s - snap.at;
+        let instant = snap.changes_from_ms >= (snap.valid_from + 1) * 1000 && !snap.invalidated;
+        let t = DateTime::from_timestamp(snap.at, 0).unwrap_or_default();
+        let week = (t.iso_week().year(), t.iso_week().week());
+        let month = (t.year(), t.month());
+        let first_of_week = instant && weeks_seen.insert(week);
+        let first_of_month = instant && months_seen.insert(month);
+        if age < policy.daily_s
+            || Some(snap.at) == newest
+            || anchor.is_some_and(|a| a.manifest_key == snap.manifest_key)
+            || (first_of_week && age < policy.weekly_s)
+            || (first_of_month && age < policy.monthly_s)
+        {
+            keep.insert(snap.manifest_key.clone());
+        }
+    }
+    keep
+}
