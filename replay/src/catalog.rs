@@ -6,7 +6,7 @@
 use crate::error::{ReplayError, Result};
 use chrono::{DateTime, Utc};
 use rewind_capture::{list_checkpoints, list_gaps, Checkpoint, Gap, TableDescription};
-use rewind_format::SnapshotManifest;
+use rewind_format::{SnapshotInvalidation, SnapshotManifest};
 use rewind_store::layout::{self, ChangeFile, ChangeFileKind, HourPartition};
 use rewind_store::{ObjectStore, StoreError};
 use serde::{Deserialize, Serialize};
@@ -193,6 +193,21 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
     let listed = rewind_store::list_all(store, &layout::snapshots_prefix(table)).await?;
     let sizes: std::collections::HashMap<&str, u64> =
         listed.iter().map(|m| (m.key.as_str(), m.size)).collect();
+    let mut invalidations: Vec<SnapshotInvalidation> = Vec::new();
+    let invalidations_prefix = layout::snapshot_invalidations_prefix(table);
+    for meta in listed
+        .iter()
+        .filter(|m| m.key.starts_with(&invalidations_prefix))
+    {
+        let body = store.get(&meta.key).await?;
+        invalidations.push(
+            serde_json::from_slice(&body).map_err(|e| ReplayError::Invalid {
+                what: "snapshot invalidation",
+                location: store.describe(&meta.key),
+                reason: e.to_string(),
+            })?,
+        );
+    }
     let mut out = Vec::new();
     for meta in &listed {
         let Some((t, at)) = layout::parse_snapshot_manifest(&meta.key) else {
@@ -227,6 +242,20 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
             tracing::warn!(manifest = %meta.key, file = %missing.key, "snapshot incomplete: a file is missing or has another size; skipping it");
             continue;
         }
+        // A compacted snapshot committed before late records stamped within it arrived lacks
+        // them. (A Scan snapshot read the live table, and every change from before its scan
+        // is in it or applied over it: never invalidated.)
+        let created_ms = DateTime::parse_from_rfc3339(&manifest.created_at)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(i64::MIN);
+        let compacted = manifest.changes_from_ms >= (manifest.valid_from + 1) * 1000;
+        let invalidated = compacted
+            && invalidations.iter().any(|i| {
+                i.written_at_ms > created_ms && i.from_stamp_ms < (at.timestamp() + 1) * 1000
+            });
+        if invalidated {
+            tracing::warn!(manifest = %meta.key, "snapshot invalidated by late records; restores skip it");
+        }
         out.push(SnapshotInfo {
             at: at.timestamp(),
             manifest_key: meta.key.clone(),
@@ -237,7 +266,7 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
                 .iter()
                 .map(|f| (f.key.clone(), f.bytes))
                 .collect(),
-            invalidated: false,
+            invalidated,
         });
     }
     out.sort_by_key(|s| (s.at, s.manifest_key.clone()));

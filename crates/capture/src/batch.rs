@@ -64,6 +64,8 @@ pub struct BatchOutcome {
     pub bytes_written: u64,
     /// Newest creation time among the captured records (ms): the capture lag is now minus this.
     pub newest_stamp_ms: Option<i64>,
+    /// Oldest creation time among them (ms): a redrive invalidates snapshots from here on.
+    pub oldest_stamp_ms: Option<i64>,
     /// The checkpoint as stored after the batch, when it was saved.
     pub checkpoint: Option<Checkpoint>,
     /// Set when part of the batch was not made durable.
@@ -123,6 +125,13 @@ pub async fn capture_batch(
                 outcome.newest_stamp_ms = outcome
                     .newest_stamp_ms
                     .max(Some(record.approximate_creation_time_ms));
+                outcome.oldest_stamp_ms = Some(
+                    outcome
+                        .oldest_stamp_ms
+                        .map_or(record.approximate_creation_time_ms, |o| {
+                            o.min(record.approximate_creation_time_ms)
+                        }),
+                );
                 last = Some((
                     record.sequence_number.clone(),
                     record.approximate_creation_time_ms,

@@ -162,6 +162,20 @@ pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Resul
     )
     .await?;
     let base = plan.base.as_ref().map(|b| b.manifest_key.clone());
+    // An invalidated snapshot at this very second holds the manifest name: it is wrong and
+    // every reader skips it, so it goes first (its files after the new commit).
+    let stale = catalog
+        .snapshots
+        .iter()
+        .find(|s| s.invalidated && s.at == at)
+        .cloned();
+    if let Some(stale) = &stale {
+        match store.delete(&stale.manifest_key).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let committed = writer
         .commit(
             SnapshotKind::Compacted { base: base.clone() },
@@ -187,6 +201,15 @@ pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Resul
             report.committed = true;
         }
         Committed::Lost { manifest_key } => report.manifest = Some(manifest_key),
+    }
+    if let Some(stale) = stale {
+        for (key, _) in &stale.files {
+            match store.delete(key).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

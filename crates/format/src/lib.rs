@@ -33,7 +33,10 @@ pub use record::{
 };
 pub use schema::{change_schema, columns, metadata, FORMAT_VERSION};
 pub use serde_dynamo::{AttributeValue, Item};
-pub use snapshot::{SnapshotFileEntry, SnapshotKind, SnapshotManifest, SNAPSHOT_MANIFEST_VERSION};
+pub use snapshot::{
+    SnapshotFileEntry, SnapshotInvalidation, SnapshotKind, SnapshotManifest,
+    SNAPSHOT_MANIFEST_VERSION,
+};
 pub use stream_arn::StreamArn;
 pub use summary::{format_ms, FileSummary};
 pub use writer::{to_batch, write_change_file, WriteOptions, WrittenFile};

@@ -77,3 +77,16 @@ pub struct SnapshotManifest {
     /// When the manifest was written, RFC 3339.
     pub created_at: String,
 }
+
+/// A record captured late (a redrive) with a stamp that compacted snapshots made before it may
+/// already cover: every such snapshot at or after the stamp's second is invalid (it lacks the
+/// record); restores skip it and the next compaction cuts a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInvalidation {
+    /// The oldest stamp captured late, ms.
+    pub from_stamp_ms: i64,
+    /// When the late records were durable, ms: snapshots committed after this include them.
+    pub written_at_ms: i64,
+    /// What captured them (shard and range).
+    pub reason: String,
+}

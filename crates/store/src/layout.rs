@@ -437,6 +437,20 @@ impl SnapshotFile {
     }
 }
 
+/// Prefix of a table's snapshot invalidations (late records that existing snapshots lack).
+pub fn snapshot_invalidations_prefix(table: &str) -> String {
+    format!("{SNAPSHOTS}/table={table}/invalidations/")
+}
+
+/// One invalidation, named by the late records' oldest stamp and a unique suffix.
+pub fn snapshot_invalidation_key(table: &str, from: DateTime<Utc>, unique: &str) -> String {
+    format!(
+        "{}{}_{unique}.json",
+        snapshot_invalidations_prefix(table),
+        format_at(from)
+    )
+}
+
 /// The time of a snapshot from its manifest key, or `None` if the key is not a manifest.
 pub fn parse_snapshot_manifest(key: &str) -> Option<(String, DateTime<Utc>)> {
     let parts: Vec<&str> = key.split('/').collect();

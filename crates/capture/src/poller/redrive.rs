@@ -68,6 +68,11 @@ pub struct RedriveSummary {
     /// The shard's checkpoint was behind the range, so the redrive also read the records between
     /// it and the range (see the module documentation).
     pub extended_before_range: bool,
+    /// Oldest stamp among the records captured (ms).
+    pub oldest_stamp_ms: Option<i64>,
+    /// The snapshot invalidation written for them (compacted snapshots made before this redrive
+    /// may lack them), if any records were captured.
+    pub invalidation: Option<String>,
     /// The read reached the end of the range (a record at or past `to`, or the end of the
     /// shard). `false`: the shard had no more records to give (the range's end was not seen).
     pub complete: bool,
@@ -279,11 +284,43 @@ pub async fn redrive(
     if !buffer.is_empty() {
         capture(capturer, batch_of(buffer), config, &mut summary, progress).await?;
     }
+    if let (Some(oldest), Some(first)) = (summary.oldest_stamp_ms, summary.first_sequence.clone()) {
+        summary.invalidation =
+            Some(invalidate_snapshots(capturer, &summary, oldest, &first).await?);
+    }
     tracing::info!(
         table, shard = %request.shard_id, records = summary.records_captured,
         quarantined = summary.quarantined, complete = summary.complete, "redrive finished"
     );
     Ok(summary)
+}
+
+/// Records that compacted snapshots made before now, at or after `oldest_ms`, lack the
+/// redriven records (a redrive is the one way records stamped below the watermark arrive late).
+async fn invalidate_snapshots(
+    capturer: &Capturer,
+    summary: &RedriveSummary,
+    oldest_ms: i64,
+    first_sequence: &str,
+) -> Result<String> {
+    let marker = rewind_format::SnapshotInvalidation {
+        from_stamp_ms: oldest_ms,
+        written_at_ms: now_ms(),
+        reason: format!(
+            "redrive of shard {} from sequence {} ({} records)",
+            summary.shard_id, first_sequence, summary.records_captured
+        ),
+    };
+    let unique = format!(
+        "{}-{}",
+        summary.shard_id,
+        &first_sequence[first_sequence.len().saturating_sub(12)..]
+    );
+    let from = chrono::DateTime::from_timestamp_millis(oldest_ms).unwrap_or_default();
+    let key = rewind_store::layout::snapshot_invalidation_key(&summary.table, from, &unique);
+    let body = serde_json::to_vec_pretty(&marker).expect("markers serialise");
+    capturer.store().put(&key, bytes::Bytes::from(body)).await?;
+    Ok(key)
 }
 
 /// Handles a failed read: backs off (retryable), records a gap and fails (trimmed, gone), or fails.
@@ -348,6 +385,10 @@ async fn capture(
             .as_ref()
             .map_or(batch.records.len(), |f| f.first_failed);
         if durable_prefix > 0 {
+            if let Some(oldest) = outcome.oldest_stamp_ms {
+                summary.oldest_stamp_ms =
+                    Some(summary.oldest_stamp_ms.map_or(oldest, |o| o.min(oldest)));
+            }
             summary.records_captured += outcome.captured as u64;
             summary.quarantined += outcome.quarantined as u64;
             summary.objects.extend(outcome.objects.iter().cloned());
