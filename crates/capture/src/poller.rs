@@ -27,11 +27,13 @@
 //! 24 hours.
 
 mod backoff;
+mod probe;
 mod reader;
 mod redrive;
 mod streams_client;
 
 pub use backoff::Backoff;
+pub use probe::{probe_stale_shards, ProbeReport};
 pub use redrive::{redrive, RedriveRequest, RedriveSummary};
 
 use crate::capturer::Capturer;

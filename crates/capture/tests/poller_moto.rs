@@ -363,3 +363,91 @@ async fn poller_captures_every_stream_record_exactly_once() {
     );
     assert!(list_gaps(store.as_ref(), &table).await.unwrap().is_empty());
 }
+
+/// An idle shard's read-through is advanced by a probe that finds nothing after its checkpoint;
+/// a shard with records capture has not taken yet is reported behind and left alone.
+#[tokio::test]
+async fn a_probe_advances_idle_shards_and_waits_for_unread_ones() {
+    let aws = aws().await;
+    let table = format!("probe-{}", rand::thread_rng().gen::<u32>());
+    create_table(&aws, &table).await;
+    let put = |i: u32| {
+        aws.ddb
+            .put_item()
+            .table_name(&table)
+            .item("pk", AttributeValue::S(format!("user#{i}")))
+            .item("sk", AttributeValue::S("profile".into()))
+            .send()
+    };
+    for i in 0..5 {
+        put(i).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store: Store = Arc::new(LocalStore::new(dir.path()));
+    poll(&aws, &store, &table).await;
+    let before = rewind_capture::list_checkpoints(store.as_ref(), &table)
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 1);
+
+    // New records, not captured yet: the probe must not claim them.
+    put(99).await.unwrap();
+    let later = before[0].read_through_ms + 60_000;
+    let report = rewind_capture::poller::probe_stale_shards(
+        store.as_ref(),
+        &aws.ddb,
+        &aws.streams,
+        &table,
+        0,
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.behind,
+        vec![before[0].shard_id.clone()],
+        "{report:?}"
+    );
+    let unchanged = rewind_capture::list_checkpoints(store.as_ref(), &table)
+        .await
+        .unwrap();
+    assert_eq!(unchanged[0].read_through_ms, before[0].read_through_ms);
+
+    // Captured, then idle: the probe moves read-through to its own time.
+    poll(&aws, &store, &table).await;
+    let report = rewind_capture::poller::probe_stale_shards(
+        store.as_ref(),
+        &aws.ddb,
+        &aws.streams,
+        &table,
+        0,
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.advanced,
+        vec![before[0].shard_id.clone()],
+        "{report:?}"
+    );
+    let after = rewind_capture::list_checkpoints(store.as_ref(), &table)
+        .await
+        .unwrap();
+    assert_eq!(after[0].read_through_ms, later);
+    assert!(
+        after[0].last_sequence_number.is_some(),
+        "the captured position is kept"
+    );
+    // A fresh checkpoint is not stale: nothing to probe.
+    let report = rewind_capture::poller::probe_stale_shards(
+        store.as_ref(),
+        &aws.ddb,
+        &aws.streams,
+        &table,
+        60_000,
+        later,
+    )
+    .await
+    .unwrap();
+    assert!(report.stale.is_empty(), "{report:?}");
+}

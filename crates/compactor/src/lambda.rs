@@ -24,15 +24,49 @@ pub fn table_of(event: &Value) -> Result<String> {
         })
 }
 
-/// Runs one compaction for the event's table; metrics are best effort (a run whose snapshot is
-/// committed is not failed by CloudWatch).
+/// The AWS clients a scheduled run uses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clients<'a> {
+    /// For metrics.
+    pub cloudwatch: Option<&'a aws_sdk_cloudwatch::Client>,
+    /// For probing idle shards (DescribeTable, then the stream).
+    pub dynamodb: Option<&'a aws_sdk_dynamodb::Client>,
+    /// See `dynamodb`.
+    pub streams: Option<&'a aws_sdk_dynamodbstreams::Client>,
+}
+
+/// Shards whose read-through is older than this are probed before the watermark is taken.
+pub const STALE_AFTER_MS: i64 = 60_000;
+
+/// Runs one compaction for the event's table: probes idle shards (so the watermark moves),
+/// merges, cuts a snapshot. Probing and metrics are best effort: a failed probe leaves the
+/// watermark where capture put it, and CloudWatch never fails a committed snapshot.
 pub async fn handle(
     store: &Store,
-    cloudwatch: Option<&aws_sdk_cloudwatch::Client>,
+    clients: Clients<'_>,
     event: Value,
     now_ms: i64,
 ) -> Result<CompactReport> {
     let table = table_of(&event)?;
+    if let (Some(dynamodb), Some(streams)) = (clients.dynamodb, clients.streams) {
+        match rewind_capture::poller::probe_stale_shards(
+            store.as_ref(),
+            dynamodb,
+            streams,
+            &table,
+            STALE_AFTER_MS,
+            now_ms,
+        )
+        .await
+        {
+            Ok(probe) => {
+                tracing::info!(table = %table, advanced = ?probe.advanced, behind = ?probe.behind, "idle shards probed")
+            }
+            Err(e) => {
+                tracing::warn!(table = %table, error = %e, "probing idle shards failed; the watermark stays where capture left it")
+            }
+        }
+    }
     let report = compact(store, &table, &CompactOptions::default()).await?;
     if event.get("retention").and_then(Value::as_bool) == Some(true) {
         let deleted = crate::retention::apply_retention(
@@ -45,7 +79,7 @@ pub async fn handle(
         .await?;
         tracing::info!(table = %table, change_files = deleted.change_files.len(), snapshots = deleted.snapshots.len(), "retention applied");
     }
-    if let Some(client) = cloudwatch {
+    if let Some(client) = clients.cloudwatch {
         let newest = list_snapshots(store.as_ref(), &table)
             .await?
             .iter()

@@ -55,7 +55,10 @@ async fn the_handler_compacts_and_publishes_metrics() {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let report = rewind_compactor::lambda::handle(
         &store,
-        Some(&cloudwatch),
+        rewind_compactor::lambda::Clients {
+            cloudwatch: Some(&cloudwatch),
+            ..Default::default()
+        },
         serde_json::json!({"table": TABLE}),
         now_ms,
     )
@@ -81,7 +84,7 @@ async fn the_handler_compacts_and_publishes_metrics() {
 
     let err = rewind_compactor::lambda::handle(
         &store,
-        None,
+        Default::default(),
         serde_json::json!({"source": "aws.events"}),
         now_ms,
     )

@@ -17,6 +17,10 @@ pub struct Args {
     /// Cut at this second instead of the watermark (RFC 3339; it must be restorable).
     #[arg(long)]
     at: Option<AtSpec>,
+    /// Do not probe idle shards through the Streams API before taking the watermark (for a store
+    /// whose table is not reachable from here).
+    #[arg(long)]
+    no_probe: bool,
     /// After compacting, delete what the retention policy no longer keeps.
     #[arg(long)]
     retention: bool,
@@ -78,6 +82,30 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         None | Some(AtSpec::Latest) => None,
         Some(AtSpec::Second(s)) => Some(s),
     };
+    if !args.no_probe {
+        let (dynamodb, streams) = super::aws_clients().await;
+        let now = chrono::Utc::now().timestamp_millis();
+        match rewind_capture::poller::probe_stale_shards(
+            store.as_ref(),
+            &dynamodb,
+            &streams,
+            &args.table,
+            rewind_compactor::lambda::STALE_AFTER_MS,
+            now,
+        )
+        .await
+        {
+            Ok(p) if !p.behind.is_empty() => eprintln!(
+                "{}: capture is behind on shards {:?}: the watermark waits for them",
+                args.table, p.behind
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "{}: probing idle shards failed ({e}); the watermark stays where capture left it (--no-probe skips this)",
+                args.table
+            ),
+        }
+    }
     let opts = CompactOptions {
         at,
         ..CompactOptions::default()

@@ -23,10 +23,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = rewind_store::open(&url).await?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
-    let (store, cloudwatch) = (&store, &cloudwatch);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let clients = rewind_compactor::lambda::Clients {
+        cloudwatch: Some(&cloudwatch),
+        dynamodb: Some(&dynamodb),
+        streams: Some(&streams),
+    };
+    let store = &store;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        rewind_compactor::lambda::handle(store, Some(cloudwatch), event.payload, now_ms)
+        rewind_compactor::lambda::handle(store, clients, event.payload, now_ms)
             .await
             .map(|report| serde_json::to_value(report).expect("reports serialise"))
             .map_err(diagnostic)

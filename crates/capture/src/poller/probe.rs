@@ -1,0 +1,108 @@
+//! Probing idle shards for the watermark. Lambda is never invoked for a shard with no new
+//! records, so its checkpoint's read-through stops moving and the watermark — the minimum over
+//! shards that may still deliver — would stop every snapshot. The compactor probes such shards
+//! through the Streams API: a shard that has nothing after its checkpoint is read through the
+//! probe's start; one with unread records is left as it is (capture is behind, and the watermark
+//! must wait for it).
+
+use super::streams_client::{describe_stream, get_records, get_shard_iterator, IteratorStart};
+use crate::checkpoint::{list_checkpoints, save_checkpoint, Checkpoint};
+use crate::description::describe_table;
+use crate::error::{CaptureError, Result};
+use crate::lineage::{self, ShardStatus};
+use rewind_store::ObjectStore;
+use serde::Serialize;
+
+/// What a probe found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeReport {
+    /// Shards whose read-through was older than the staleness limit (or that had none).
+    pub stale: Vec<String>,
+    /// Of them, shards with nothing after their checkpoint: read through the probe's start now.
+    pub advanced: Vec<String>,
+    /// Of them, shards with records capture has not taken yet (capture is behind).
+    pub behind: Vec<String>,
+    /// Closed shards found read to their end (marked ended).
+    pub ended: Vec<String>,
+}
+
+/// Probes every shard of `table`'s current stream that may still deliver and whose read-through
+/// is older than `stale_after_ms` before `now_ms`.
+pub async fn probe_stale_shards(
+    store: &dyn ObjectStore,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    streams: &aws_sdk_dynamodbstreams::Client,
+    table: &str,
+    stale_after_ms: i64,
+    now_ms: i64,
+) -> Result<ProbeReport> {
+    let description = describe_table(dynamodb, table).await?;
+    let (Some(arn), Some(label)) = (
+        description.stream.latest_stream_arn.clone(),
+        description.stream.latest_stream_label.clone(),
+    ) else {
+        return Err(CaptureError::Input(format!(
+            "table {table} has no stream to probe"
+        )));
+    };
+    let listing = describe_stream(streams, &arn)
+        .await
+        .map_err(|e| e.into_error())?;
+    let checkpoints: Vec<Checkpoint> = list_checkpoints(store, table)
+        .await?
+        .into_iter()
+        .filter(|c| c.stream_label == label)
+        .collect();
+    let plan = lineage::plan(&listing.shards, &checkpoints);
+    let mut report = ProbeReport::default();
+    for shard in &plan.shards {
+        let ShardStatus::Readable(start) = &shard.status else {
+            continue;
+        };
+        let id = &shard.shard.shard_id;
+        let held = checkpoints.iter().find(|c| &c.shard_id == id);
+        if held.is_some_and(|c| c.read_through_ms >= now_ms - stale_after_ms) {
+            continue;
+        }
+        report.stale.push(id.clone());
+        let iterator = get_shard_iterator(streams, &arn, id, &IteratorStart::from(start))
+            .await
+            .map_err(|e| e.into_error())?;
+        let page = match iterator {
+            Some(it) => Some(
+                get_records(streams, &it, 1)
+                    .await
+                    .map_err(|e| e.into_error())?,
+            ),
+            None => None,
+        };
+        if page.as_ref().is_some_and(|p| !p.records.is_empty()) {
+            report.behind.push(id.clone());
+            continue;
+        }
+        let ended =
+            shard.shard.is_closed() && page.as_ref().is_none_or(|p| p.next_iterator.is_none());
+        save_checkpoint(
+            store,
+            &Checkpoint {
+                table: table.to_string(),
+                stream_label: label.clone(),
+                shard_id: id.clone(),
+                parent_shard_id: shard.shard.parent_shard_id.clone(),
+                last_sequence_number: None,
+                last_stamp_ms: None,
+                read_through_ms: now_ms,
+                shard_ended: ended,
+                updated_at_ms: now_ms,
+                // An empty read of a shard never captured is its first read.
+                first_captured_ms: Some(now_ms),
+            },
+        )
+        .await?;
+        report.advanced.push(id.clone());
+        if ended {
+            report.ended.push(id.clone());
+        }
+    }
+    Ok(report)
+}
