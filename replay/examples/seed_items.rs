@@ -4,7 +4,7 @@
 //! generator keeps every item as a JSON tree and does not fit 1M items). For the memory and
 //! reconstruction benchmarks (tests/bench/reconstruct_rss.sh).
 //!
-//!   cargo run --release -p rewind-replay --example seed_items -- DIR ITEMS
+//!   cargo run --release -p rewind-replay --example seed_items -- DIR ITEMS [MS_PER_RECORD (2)]
 
 use chrono::DateTime;
 use rand::{Rng, SeedableRng};
@@ -104,9 +104,14 @@ fn item<R: Rng>(rng: &mut R, n: u64) -> HashMap<String, AttributeValue> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (dir, items): (&str, u64) = match &args[..] {
-        [_, dir, n] => (dir, n.parse().expect("ITEMS is a number")),
-        _ => panic!("usage: seed_items DIR ITEMS"),
+    let (dir, items, step_ms): (&str, u64, i64) = match &args[..] {
+        [_, dir, n] => (dir, n.parse().expect("ITEMS is a number"), 2),
+        [_, dir, n, ms] => (
+            dir,
+            n.parse().expect("ITEMS is a number"),
+            ms.parse().expect("MS_PER_RECORD is a number"),
+        ),
+        _ => panic!("usage: seed_items DIR ITEMS [MS_PER_RECORD]"),
     };
     let store = LocalStore::new(dir);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -137,7 +142,7 @@ async fn main() {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             seq += 1;
-            stamp += 2; // 500 records/s
+            stamp += step_ms;
             let image = item_to_json(&full);
             batch.push(ChangeRecord {
                 table_name: TABLE.into(),

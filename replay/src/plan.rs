@@ -22,6 +22,9 @@ pub struct PlanOptions {
     /// Restore even though quarantined records may fall in the range (they are listed in the
     /// plan).
     pub skip_quarantined: bool,
+    /// Rebuild from the change log alone, as if no snapshot existed (a snapshot suspected bad;
+    /// comparisons). Only possible where the log covers the table's whole life.
+    pub ignore_snapshots: bool,
 }
 
 /// An object the plan reads, pinned by key and size.
@@ -93,6 +96,20 @@ impl Plan {
 
 /// Plans a restore of `catalog`'s table to `at`.
 pub fn plan_restore(catalog: &Catalog, at: AtSpec, opts: &PlanOptions) -> Result<Plan> {
+    if opts.ignore_snapshots && !catalog.snapshots.is_empty() {
+        let without = Catalog {
+            snapshots: Vec::new(),
+            ..catalog.clone()
+        };
+        return plan_restore(
+            &without,
+            at,
+            &PlanOptions {
+                ignore_snapshots: false,
+                ..*opts
+            },
+        );
+    }
     let window = restorable_window(catalog, &opts.window);
     if window.intervals.is_empty() {
         return Err(ReplayError::NothingRestorable {

@@ -1386,7 +1386,7 @@ fn watermark() {
             AtSpec::Latest,
             &PlanOptions {
                 window: opts,
-                skip_quarantined: false,
+                ..PlanOptions::default()
             },
         )
         .unwrap();

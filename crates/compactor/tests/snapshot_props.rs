@@ -16,13 +16,14 @@ use std::sync::Mutex;
 async fn state_at(
     store: &Store,
     at: i64,
-    drop_snapshots: bool,
+    ignore_snapshots: bool,
 ) -> (BTreeMap<String, String>, bool) {
-    let mut catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
-    if drop_snapshots {
-        catalog.snapshots.clear();
-    }
-    let plan = plan_restore(&catalog, AtSpec::Second(at), &PlanOptions::default()).unwrap();
+    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
+    let opts = PlanOptions {
+        ignore_snapshots,
+        ..PlanOptions::default()
+    };
+    let plan = plan_restore(&catalog, AtSpec::Second(at), &opts).unwrap();
     let got = Mutex::new(BTreeMap::new());
     reconstruct(
         store,
@@ -78,7 +79,8 @@ proptest! {
                 .unwrap();
             assert!(report.committed, "{report:?}");
             let (with_snapshot, used_base) = state_at(&store, restore_at, false).await;
-            let (without, _) = state_at(&store, restore_at, true).await;
+            let (without, used) = state_at(&store, restore_at, true).await;
+            assert!(!used, "ignore_snapshots planned from a snapshot");
             (with_snapshot, without, used_base)
         });
         prop_assert!(used_base, "the restore did not use the snapshot");

@@ -21,6 +21,9 @@ pub struct Args {
     /// whose table is not reachable from here).
     #[arg(long)]
     no_probe: bool,
+    /// How long files replaced by a merged file stay before a later run deletes them.
+    #[arg(long, default_value_t = 3600)]
+    grace_seconds: u32,
     /// After compacting, delete what the retention policy no longer keeps.
     #[arg(long)]
     retention: bool,
@@ -108,6 +111,10 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     }
     let opts = CompactOptions {
         at,
+        merge: Some(rewind_compactor::MergeOptions {
+            grace_ms: i64::from(args.grace_seconds) * 1000,
+            ..Default::default()
+        }),
         ..CompactOptions::default()
     };
     let report = compact(&store, &args.table, &opts)

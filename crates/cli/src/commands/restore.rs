@@ -41,6 +41,10 @@ pub struct Args {
     /// Restore even though quarantined records may fall in the range.
     #[arg(long)]
     skip_quarantined: bool,
+    /// Rebuild from the change log alone, ignoring snapshots (only where the log covers the
+    /// table's whole life).
+    #[arg(long)]
+    ignore_snapshots: bool,
     /// Local directory for spill files (default: the system's temporary directory).
     #[arg(long)]
     spill_dir: Option<std::path::PathBuf>,
@@ -57,6 +61,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         no_ttl: args.no_ttl,
         plan: PlanOptions {
             skip_quarantined: args.skip_quarantined,
+            ignore_snapshots: args.ignore_snapshots,
             ..Default::default()
         },
         reconstruct: ReconstructOptions {
