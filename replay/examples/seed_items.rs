@@ -4,7 +4,7 @@
 //! generator keeps every item as a JSON tree and does not fit 1M items). For the memory and
 //! reconstruction benchmarks (tests/bench/reconstruct_rss.sh).
 //!
-//!   cargo run --release -p rewind-replay --example seed_items -- DIR ITEMS [MS_PER_RECORD (2)]
+//!   cargo run --release -p rewind-replay --example seed_items -- DIR ITEMS [MS_PER_RECORD (2)] [INSERT_PERCENT (50)]
 
 use chrono::DateTime;
 use rand::{Rng, SeedableRng};
@@ -104,15 +104,22 @@ fn item<R: Rng>(rng: &mut R, n: u64) -> HashMap<String, AttributeValue> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (dir, items, step_ms): (&str, u64, i64) = match &args[..] {
-        [_, dir, n] => (dir, n.parse().expect("ITEMS is a number"), 2),
-        [_, dir, n, ms] => (
-            dir,
-            n.parse().expect("ITEMS is a number"),
-            ms.parse().expect("MS_PER_RECORD is a number"),
-        ),
-        _ => panic!("usage: seed_items DIR ITEMS [MS_PER_RECORD]"),
+    let number = |s: &String, what: &str| {
+        s.parse::<i64>()
+            .unwrap_or_else(|_| panic!("{what} is a number"))
     };
+    let (dir, items, step_ms, insert_percent) = match &args[..] {
+        [_, dir, n] => (dir, number(n, "ITEMS"), 2, 50),
+        [_, dir, n, ms] => (dir, number(n, "ITEMS"), number(ms, "MS_PER_RECORD"), 50),
+        [_, dir, n, ms, p] => (
+            dir,
+            number(n, "ITEMS"),
+            number(ms, "MS_PER_RECORD"),
+            number(p, "INSERT_PERCENT"),
+        ),
+        _ => panic!("usage: seed_items DIR ITEMS [MS_PER_RECORD] [INSERT_PERCENT]"),
+    };
+    let items = items as u64;
     let store = LocalStore::new(dir);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut live = vec![false; items as usize];
@@ -123,12 +130,12 @@ async fn main() {
     while inserted < items || !batch.is_empty() {
         if inserted < items {
             let roll = rng.gen_range(0..100);
-            let (n, event) = if roll < 50 || inserted == 0 {
+            let (n, event) = if roll < insert_percent || inserted == 0 {
                 inserted += 1;
                 (inserted - 1, EventName::Insert)
             } else {
                 let n = rng.gen_range(0..inserted);
-                match (live[n as usize], roll < 53) {
+                match (live[n as usize], roll < insert_percent + 3) {
                     (true, true) => (n, EventName::Remove),
                     (true, false) => (n, EventName::Modify),
                     (false, _) => (n, EventName::Insert),

@@ -21,6 +21,9 @@ pub struct Args {
     /// whose table is not reachable from here).
     #[arg(long)]
     no_probe: bool,
+    /// Cut the snapshot only; leave small change files as they are.
+    #[arg(long)]
+    no_merge: bool,
     /// How long files replaced by a merged file stay before a later run deletes them.
     #[arg(long, default_value_t = 3600)]
     grace_seconds: u32,
@@ -111,7 +114,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     }
     let opts = CompactOptions {
         at,
-        merge: Some(rewind_compactor::MergeOptions {
+        merge: (!args.no_merge).then(|| rewind_compactor::MergeOptions {
             grace_ms: i64::from(args.grace_seconds) * 1000,
             ..Default::default()
         }),
