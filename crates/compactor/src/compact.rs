@@ -9,9 +9,9 @@
 
 use crate::error::Result;
 use crate::merge::{merge_small_files, MergeOptions, MergeReport};
-use crate::snapshot_writer::{Committed, SnapshotWriter};
+use crate::snapshot_writer::{snapshot_row, Committed, SnapshotWriter};
 use chrono::{DateTime, SecondsFormat};
-use rewind_format::{ChangeRecord, EventName, SnapshotKind};
+use rewind_format::{ChangeRecord, SnapshotKind};
 use rewind_replay::catalog::load_catalog;
 use rewind_replay::plan::{plan_restore, PlanOptions};
 use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
@@ -134,21 +134,7 @@ pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Resul
             async move {
                 let rows: Vec<ChangeRecord> = items
                     .into_iter()
-                    .map(|item| ChangeRecord {
-                        table_name: table.clone(),
-                        event_name: EventName::Insert,
-                        stream_label: item.stream_label,
-                        sequence_number: item.sequence_number,
-                        approximate_creation_time_ms: item.stamp_ms,
-                        key: item.key,
-                        keys: item.keys,
-                        new_image: Some(item.image),
-                        old_image: None,
-                        old_image_hash: None,
-                        user_identity: None,
-                        shard_id: "snapshot".into(),
-                        ingested_at_ms: chrono::Utc::now().timestamp_millis(),
-                    })
+                    .map(|item| snapshot_row(table, item))
                     .collect();
                 writer.write_bucket(bucket, rows).await.map_err(|e| {
                     rewind_replay::ReplayError::Invalid {

@@ -92,3 +92,77 @@ pub async fn handle(
     tracing::info!(table = %table, snapshot = ?report.snapshot_at, skipped = ?report.skipped, "compaction done");
     Ok(report)
 }
+
+/// One step of a fanned-out compaction (a Step Functions state machine: plan, a Map state over
+/// the buckets, commit), chosen by the event's `action`:
+///
+/// - `{"action": "plan", "table": T, "at"?: seconds}` → `{"table", "run_id", "at", "buckets": [0, 1, ...]}`
+///   (`at` defaults to the watermark);
+/// - `{"action": "bucket", "table": T, "run_id": R, "bucket": b}` → `{"bucket", "file"}`;
+/// - `{"action": "commit", "table": T, "run_id": R, "results": [...]}` → `{"manifest", "committed"}`.
+pub async fn handle_step(store: &Store, event: Value) -> Result<Value> {
+    let table = table_of(&event)?;
+    let bad = |reason: &str| CompactorError::Invalid {
+        what: "compaction step",
+        location: event.to_string().chars().take(200).collect(),
+        reason: reason.to_string(),
+    };
+    let run_id = || {
+        event
+            .get("run_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no \"run_id\""))
+    };
+    match event.get("action").and_then(Value::as_str) {
+        Some("plan") => {
+            let at = match event.get("at").and_then(Value::as_i64) {
+                Some(at) => at,
+                None => {
+                    let catalog =
+                        rewind_replay::catalog::load_catalog(store.as_ref(), &table, None).await?;
+                    rewind_replay::window::restorable_window(&catalog, &Default::default())
+                        .watermark
+                        .ok_or_else(|| bad("capture has not read anything yet (no watermark)"))?
+                }
+            };
+            let plan = crate::fanout::plan_snapshot(store, &table, at, &Default::default()).await?;
+            Ok(serde_json::json!({
+                "table": table,
+                "run_id": plan.run_id,
+                "at": plan.at,
+                "buckets": plan.buckets(),
+            }))
+        }
+        Some("bucket") => {
+            let plan = crate::fanout::load_snapshot_plan(store, &table, run_id()?).await?;
+            let bucket = event
+                .get("bucket")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad("no \"bucket\""))? as u32;
+            let result =
+                crate::fanout::compact_bucket(store, &plan, bucket, &Default::default()).await?;
+            Ok(serde_json::to_value(result).expect("results serialise"))
+        }
+        Some("commit") => {
+            let plan = crate::fanout::load_snapshot_plan(store, &table, run_id()?).await?;
+            let results: Vec<crate::fanout::BucketResult> = serde_json::from_value(
+                event
+                    .get("results")
+                    .cloned()
+                    .ok_or_else(|| bad("no \"results\""))?,
+            )
+            .map_err(|e| bad(&format!("results: {e}")))?;
+            Ok(
+                match crate::fanout::commit_snapshot(store, &plan, &results).await? {
+                    crate::snapshot_writer::Committed::Won { manifest_key, .. } => {
+                        serde_json::json!({"manifest": manifest_key, "committed": true})
+                    }
+                    crate::snapshot_writer::Committed::Lost { manifest_key } => {
+                        serde_json::json!({"manifest": manifest_key, "committed": false})
+                    }
+                },
+            )
+        }
+        _ => Err(bad("\"action\" must be plan, bucket or commit")),
+    }
+}

@@ -7,6 +7,7 @@
 pub mod backup;
 pub mod compact;
 pub mod error;
+pub mod fanout;
 pub mod lambda;
 pub mod merge;
 pub mod metrics;

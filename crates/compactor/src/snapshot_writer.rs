@@ -46,6 +46,26 @@ pub struct SnapshotWriter {
     files: Mutex<Vec<SnapshotFileEntry>>,
 }
 
+/// A state item as a snapshot row: the version it is (label, sequence number, stamp) is kept,
+/// so a compacted snapshot is exactly the state at its time.
+pub fn snapshot_row(table: &str, item: rewind_replay::state::LiveItem) -> ChangeRecord {
+    ChangeRecord {
+        table_name: table.to_string(),
+        event_name: rewind_format::EventName::Insert,
+        stream_label: item.stream_label,
+        sequence_number: item.sequence_number,
+        approximate_creation_time_ms: item.stamp_ms,
+        key: item.key,
+        keys: item.keys,
+        new_image: Some(item.image),
+        old_image: None,
+        old_image_hash: None,
+        user_identity: None,
+        shard_id: "snapshot".into(),
+        ingested_at_ms: Utc::now().timestamp_millis(),
+    }
+}
+
 /// A fresh run id: 16 random hex digits.
 pub fn new_run_id() -> String {
     format!("{:016x}", rand::thread_rng().gen::<u64>())
@@ -62,6 +82,31 @@ impl SnapshotWriter {
             buckets,
             files: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A writer continuing run `run_id` (one step of a fanned-out compaction): `files` are the
+    /// bucket files other steps wrote.
+    pub fn resume(
+        store: Store,
+        table: &str,
+        at: i64,
+        buckets: u32,
+        run_id: &str,
+        files: Vec<SnapshotFileEntry>,
+    ) -> Self {
+        SnapshotWriter {
+            store,
+            table: table.to_string(),
+            at: DateTime::from_timestamp(at, 0).expect("snapshot time in range"),
+            run_id: run_id.to_string(),
+            buckets,
+            files: Mutex::new(files),
+        }
+    }
+
+    /// The files written so far.
+    pub fn files(&self) -> Vec<SnapshotFileEntry> {
+        self.files.lock().expect("not poisoned").clone()
     }
 
     /// This run's id.

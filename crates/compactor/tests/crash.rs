@@ -151,3 +151,35 @@ fn consistent(records: Vec<rewind_format::ChangeRecord>) -> Vec<rewind_format::C
         })
         .collect()
 }
+
+/// A key modified and then deleted before the snapshot's second is absent from the snapshot
+/// and is never resurrected by the changes before it (they are not applied over it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_deleted_before_the_snapshot_is_never_resurrected() {
+    let (_dir, store) = local_store();
+    let t = |s: i64| T0_MS + s * 1000;
+    let history = vec![
+        record("gone", LABEL, 101, t(1), EventName::Insert, 1),
+        record("kept", LABEL, 102, t(2), EventName::Insert, 1),
+        record("gone", LABEL, 103, t(3), EventName::Modify, 2),
+        record("gone", LABEL, 104, t(5), EventName::Remove, 2),
+        record("kept", LABEL, 105, t(12), EventName::Modify, 3),
+    ];
+    write_files(store.as_ref(), &history, 10).await;
+    seed_capture_state(store.as_ref(), t(30)).await;
+    let opts = CompactOptions {
+        at: Some(T0_MS / 1000 + 8),
+        merge: None,
+        ..Default::default()
+    };
+    assert!(compact(&store, TABLE, &opts).await.unwrap().committed);
+    for at in [8, 9, 12, 20] {
+        let (state, base) = state_at(&store, T0_MS / 1000 + at).await;
+        assert!(base.is_some());
+        assert_eq!(state, reference(&history, t(at + 1)), "at +{at}s");
+        assert!(
+            !state.keys().any(|k| k.contains("gone")),
+            "resurrected at +{at}s"
+        );
+    }
+}

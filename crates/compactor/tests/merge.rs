@@ -155,3 +155,57 @@ async fn a_day_of_small_files_becomes_one_object_per_hour() {
         first.bytes_written
     );
 }
+
+/// Deletion of the replaced files crashes part-way (after the merged file and its marker are
+/// durable): restores stay exact, and the next run finishes the deletion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_while_deleting_replaced_files_is_finished_by_the_next_run() {
+    use rewind_store::{FaultKind, FaultyStore, Op as StoreOp};
+    let ops: Vec<Op> = (0..600u32)
+        .map(|i| Op {
+            key: (i % 61) as u8,
+            event: (i % 9) as u8,
+            gap_ms: 20_000,
+            new_stream: false,
+        })
+        .collect();
+    let records = history(&ops);
+    let (_dir, store) = local_store();
+    write_files(store.as_ref(), &records, 20).await;
+    let last_stamp = records.last().unwrap().approximate_creation_time_ms;
+    seed_capture_state(store.as_ref(), last_stamp + 3_600_000).await;
+    let finished_through = last_stamp / 1000 + 3000;
+    let now = 1_800_000_000_000;
+    let opts = |now_ms| MergeOptions {
+        grace_ms: 1000,
+        now_ms,
+    };
+    merge_small_files(&store, TABLE, finished_through, &opts(now))
+        .await
+        .unwrap();
+
+    let crashing: Store = std::sync::Arc::new(FaultyStore::new(store.clone()).fail_nth(
+        StoreOp::Delete,
+        5,
+        FaultKind::Transient,
+    ));
+    assert!(
+        merge_small_files(&crashing, TABLE, finished_through, &opts(now + 5000))
+            .await
+            .is_err()
+    );
+    let at = last_stamp / 1000;
+    assert_eq!(
+        state_at(&store, at).await,
+        reference(&records, (at + 1) * 1000)
+    );
+
+    merge_small_files(&store, TABLE, finished_through, &opts(now + 6000))
+        .await
+        .unwrap();
+    assert!(objects_per_hour(&store).await.values().all(|n| *n == 1));
+    assert_eq!(
+        state_at(&store, at).await,
+        reference(&records, (at + 1) * 1000)
+    );
+}

@@ -664,6 +664,11 @@ pub fn compaction_pending_key(table: &str, run_id: &str) -> String {
     format!("{}{run_id}.json", compaction_pending_prefix(table))
 }
 
+/// The plan of one fanned-out compaction run (its steps read it by run id).
+pub fn compaction_run_key(table: &str, run_id: &str) -> String {
+    format!("{COMPACTION}/table={table}/runs/{run_id}.json")
+}
+
 /// Prefix of one restore's progress journal: the source table and a digest of the target's
 /// canonical URL (`target_digest`: lowercase hex), so a re-run of the same restore finds it.
 pub fn restore_prefix(table: &str, target_digest: &str) -> String {

@@ -1,6 +1,8 @@
 //! The scheduled compactor Lambda: an EventBridge schedule invokes it with `{"table": "<name>"}`;
 //! each invocation merges finished hours and cuts a snapshot at the watermark
-//! ([`rewind_compactor::lambda::handle`]). The store comes from `REWIND_STORE`.
+//! ([`rewind_compactor::lambda::handle`]). Events with an `action` are the steps of a Step
+//! Functions fan-out over buckets ([`rewind_compactor::lambda::handle_step`]). The store comes
+//! from `REWIND_STORE`.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use rewind_compactor::CompactorError;
@@ -33,10 +35,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = &store;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        rewind_compactor::lambda::handle(store, clients, event.payload, now_ms)
-            .await
-            .map(|report| serde_json::to_value(report).expect("reports serialise"))
-            .map_err(diagnostic)
+        if event.payload.get("action").is_some() {
+            // A step of a Step Functions fan-out (plan, one bucket, commit).
+            rewind_compactor::lambda::handle_step(store, event.payload)
+                .await
+                .map_err(diagnostic)
+        } else {
+            rewind_compactor::lambda::handle(store, clients, event.payload, now_ms)
+                .await
+                .map(|report| serde_json::to_value(report).expect("reports serialise"))
+                .map_err(diagnostic)
+        }
     }))
     .await
 }
