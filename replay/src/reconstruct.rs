@@ -2,7 +2,7 @@
 //! memory whatever the table's size.
 //!
 //! Pass 1 reads every pinned object once (a few at a time), keeps the rows the plan applies, and
-//! routes each row by key hash to its bucket's spill file on local disk (Arrow IPC, LZ4). Pass 2
+//! routes each row by key hash to its bucket's spill file on local disk (Arrow IPC, uncompressed). Pass 2
 //! folds one bucket at a time ([`crate::state::BucketState`]; several buckets in parallel) and
 //! hands its items, sorted by key, to the caller. Memory is one bucket's keys per worker plus
 //! the objects being decoded; disk holds the rows in range once.

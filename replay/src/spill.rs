@@ -1,5 +1,5 @@
 //! Local spill files: rows routed by key-hash bucket to files on local disk (Arrow IPC stream
-//! files, LZ4), so that work over a whole table (a restore, a full backup, a compaction) holds
+//! files, uncompressed: LZ4 cost 40 % of a reconstruction's time for half the disk), so that work over a whole table (a restore, a full backup, a compaction) holds
 //! one bucket in memory at a time. One writer thread owns every file; any number of producers
 //! send it batches through a bounded channel.
 
@@ -8,7 +8,6 @@ use crate::state::Tier;
 use arrow::array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
-use arrow_ipc::CompressionType;
 use rewind_format::change_schema;
 use std::collections::HashMap;
 use std::fs::File;
@@ -123,8 +122,8 @@ fn spill_path(root: &Path, tier: Tier, bucket: u32) -> PathBuf {
 
 fn write_spills(root: &Path, rx: mpsc::Receiver<Routed>) -> Result<()> {
     let options = IpcWriteOptions::default()
-        .try_with_compression(Some(CompressionType::LZ4_FRAME))
-        .expect("lz4 is compiled in");
+        .try_with_compression(None)
+        .expect("no compression is always available");
     let schema = change_schema();
     let mut writers: HashMap<(Tier, u32), StreamWriter<BufWriter<File>>> = HashMap::new();
     for routed in rx {
