@@ -5,6 +5,20 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
 REWIND="$ROOT/target/release/rewind"
 MOTO_PID=""
+WORK=""
+
+# Stops moto and removes the work directory on every exit (benchmark stores are hundreds of MB);
+# KEEP_WORK=1 keeps the directory for a look afterwards.
+bench_cleanup() {
+    [[ -n "$MOTO_PID" ]] && kill "$MOTO_PID" 2>/dev/null || true
+    if [[ -n "$WORK" && -z "${KEEP_WORK:-}" ]]; then rm -rf "$WORK"; fi
+}
+trap bench_cleanup EXIT
+
+# A fresh work directory, removed on exit.
+bench_workdir() {
+    WORK="$(mktemp -d)"
+}
 
 bench_setup() {
     if [[ ! -x "$VENV/bin/python" ]]; then
@@ -21,7 +35,6 @@ start_moto() {
     MOTO_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
     "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$log" 2>&1 &
     MOTO_PID=$!
-    trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
     until curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/"; do sleep 0.2; done
     export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 \
         AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing

@@ -8,7 +8,7 @@
 #   tests/bench/reconstruct_rss.sh [small (100000)] [large (1000000)]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-WORK="$(mktemp -d)"
+bench_workdir
 bench_setup
 
 measure() { # name, command...: prints "<peak RSS KiB> <seconds>"

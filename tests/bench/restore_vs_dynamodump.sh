@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 USERS="${1:-3000}"
-WORK="$(mktemp -d)"
+bench_workdir
 bench_setup
 start_moto "$WORK/moto.log"
 

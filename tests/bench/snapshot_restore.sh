@@ -11,7 +11,7 @@ ITEMS="${1:-250000}"
 STEP="${2:-20}"
 INSERT_PERCENT="${3:-50}"
 MERGE="${4:-merge}"
-WORK="$(mktemp -d)"
+bench_workdir
 bench_setup
 STORE="$WORK/store"
 mkdir -p "$STORE"
@@ -34,8 +34,15 @@ alone_before=$(dry alone-before --ignore-snapshots)
 
 # Snapshot ten minutes before the end; merge finished hours (no grace: a benchmark), then a
 # second run deletes the merged originals.
-END="$(json "$WORK/alone-before.json" "['at']")"
-SNAP="$("$VENV/bin/python" -c "import datetime,sys; t=datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')); print((t-datetime.timedelta(minutes=10)).strftime('%Y-%m-%dT%H:%M:%SZ'))" "$END")"
+SNAP="$("$VENV/bin/python" - "$WORK/alone-before.json" <<'PY'
+import datetime, json, sys
+r = json.load(open(sys.argv[1]))
+parse = lambda t: datetime.datetime.fromisoformat(t.replace("Z", "+00:00"))
+start, end = (parse(t) for t in r["window"][0].split(" .. "))
+# Ten minutes before the end, or half-way for a short history.
+print(max(end - datetime.timedelta(minutes=10), start + (end - start) / 2).strftime("%Y-%m-%dT%H:%M:%SZ"))
+PY
+)"
 MERGE_ARGS=(--grace-seconds 0)
 [[ "$MERGE" == "no-merge" ]] && MERGE_ARGS=(--no-merge)
 t0=$(now)

@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ITEMS="${1:-500000}"
 STEP="${2:-4}"
 INSERT_PERCENT="${3:-25}"
-WORK="$(mktemp -d)"
+bench_workdir
 bench_setup
 STORE="$WORK/store"
 mkdir -p "$STORE"
