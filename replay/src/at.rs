@@ -13,6 +13,16 @@ pub enum AtSpec {
     Second(i64),
 }
 
+impl AtSpec {
+    /// The second asked for, `None` for `latest` (which only the catalog can resolve).
+    pub fn second(self) -> Option<i64> {
+        match self {
+            AtSpec::Second(s) => Some(s),
+            AtSpec::Latest => None,
+        }
+    }
+}
+
 /// Why a time could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("restore point {input:?}: {reason} (expected RFC 3339 such as 2026-11-26T05:40:12Z, or `latest`)")]

@@ -59,11 +59,7 @@ pub struct DryRunReport {
 
 /// Plans the restore and reconstructs its state without writing anything.
 pub async fn dry_run(store: &Store, req: &RestoreRequest) -> Result<DryRunReport> {
-    let until = match req.at {
-        crate::AtSpec::Second(s) => Some(s),
-        crate::AtSpec::Latest => None,
-    };
-    let catalog = load_catalog(store.as_ref(), &req.table, until).await?;
+    let catalog = load_catalog(store.as_ref(), &req.table, req.at.second()).await?;
     let plan = plan_restore(&catalog, req.at, &req.plan)?;
     let item_bytes = AtomicU64::new(0);
     let write_units = AtomicU64::new(0);

@@ -107,7 +107,7 @@ pub async fn restore(
     // A pinned file can vanish between the check and the read (compaction racing the restore):
     // then start over once more with a new plan.
     for attempt in 0..3 {
-        let catalog = load_catalog(store.as_ref(), &req.table, until(req.at)).await?;
+        let catalog = load_catalog(store.as_ref(), &req.table, req.at.second()).await?;
         let setup = decide(store, &journal_ref, &catalog, target, req).await?;
         restarted |= setup.restarted;
         match run(store, target, req, progress, &journal_ref, setup.clone()).await {
@@ -146,13 +146,6 @@ pub async fn restore(
         }
     }
     unreachable!("the loop returns on its last attempt")
-}
-
-fn until(at: AtSpec) -> Option<i64> {
-    match at {
-        AtSpec::Second(s) => Some(s),
-        AtSpec::Latest => None,
-    }
 }
 
 #[derive(Debug, Clone)]

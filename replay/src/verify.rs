@@ -79,11 +79,7 @@ pub async fn verify(
     plan_opts: &PlanOptions,
     opts: &ReconstructOptions,
 ) -> Result<VerifyReport> {
-    let until = match at {
-        AtSpec::Second(s) => Some(s),
-        AtSpec::Latest => None,
-    };
-    let catalog = load_catalog(store.as_ref(), table, until).await?;
+    let catalog = load_catalog(store.as_ref(), table, at.second()).await?;
     let plan = plan_restore(&catalog, at, plan_opts)?;
     let ttl = target.active_ttl_attribute().await?;
     let now_s = chrono::Utc::now().timestamp();

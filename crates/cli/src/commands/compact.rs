@@ -84,10 +84,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let at = match args.at {
-        None | Some(AtSpec::Latest) => None,
-        Some(AtSpec::Second(s)) => Some(s),
-    };
+    let at = args.at.and_then(AtSpec::second);
     if !args.no_probe {
         let (dynamodb, streams) = super::aws_clients().await;
         let now = chrono::Utc::now().timestamp_millis();
