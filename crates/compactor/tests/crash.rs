@@ -1,16 +1,17 @@
 //! Compaction that crashes part-way changes nothing a reader sees, and a re-run succeeds; two
 //! compactions of the same snapshot at once leave exactly one valid snapshot.
 
+mod common;
+
+use common::*;
+
 use rewind_compactor::{compact, CompactOptions};
 use rewind_e2e::changelog::*;
 use rewind_format::EventName;
 use rewind_replay::catalog::load_catalog;
-use rewind_replay::plan::{plan_restore, PlanOptions};
-use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
-use rewind_replay::AtSpec;
 use rewind_store::{list_all, FaultKind, FaultyStore, Op, Store};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 fn records() -> Vec<rewind_format::ChangeRecord> {
     (0..600u64)
@@ -31,30 +32,6 @@ fn records() -> Vec<rewind_format::ChangeRecord> {
             )
         })
         .collect()
-}
-
-async fn state_at(store: &Store, at: i64) -> (BTreeMap<String, String>, Option<String>) {
-    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
-    let plan = plan_restore(&catalog, AtSpec::Second(at), &PlanOptions::default()).unwrap();
-    let got = Mutex::new(BTreeMap::new());
-    reconstruct(
-        store,
-        &plan,
-        &ReconstructOptions::default(),
-        &BTreeSet::new(),
-        |_, items| {
-            let got = &got;
-            async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
-                Ok(())
-            }
-        },
-    )
-    .await
-    .unwrap();
-    (got.into_inner().unwrap(), plan.base.map(|b| b.manifest_key))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,40 +2,14 @@
 //! what a Step Functions Map state does, through the Lambda's step handler) commits a snapshot
 //! that is exactly the state at its second; a commit missing a bucket's result is refused.
 
+mod common;
+
+use common::*;
+
 use rewind_compactor::lambda::handle_step;
 use rewind_e2e::changelog::*;
 use rewind_replay::catalog::load_catalog;
-use rewind_replay::plan::{plan_restore, PlanOptions};
-use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
-use rewind_replay::AtSpec;
-use rewind_store::Store;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
-
-async fn state_at(store: &Store, at: i64) -> (BTreeMap<String, String>, Option<String>) {
-    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
-    let plan = plan_restore(&catalog, AtSpec::Second(at), &PlanOptions::default()).unwrap();
-    let got = Mutex::new(BTreeMap::new());
-    reconstruct(
-        store,
-        &plan,
-        &ReconstructOptions::default(),
-        &BTreeSet::new(),
-        |_, items| {
-            let got = &got;
-            async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
-                Ok(())
-            }
-        },
-    )
-    .await
-    .unwrap();
-    (got.into_inner().unwrap(), plan.base.map(|b| b.manifest_key))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fanned_out_compaction_commits_an_exact_snapshot() {

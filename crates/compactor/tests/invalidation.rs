@@ -1,40 +1,15 @@
 //! A record redriven after a compacted snapshot was cut, stamped within it, invalidates that
 //! snapshot: restores skip it (and include the record), and the next compaction re-cuts it.
 
+mod common;
+
+use common::*;
+
 use rewind_compactor::{compact, CompactOptions};
 use rewind_e2e::changelog::*;
 use rewind_format::{EventName, SnapshotInvalidation};
 use rewind_replay::catalog::load_catalog;
-use rewind_replay::plan::{plan_restore, PlanOptions};
-use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
-use rewind_replay::AtSpec;
-use rewind_store::{layout, Store};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
-
-async fn state_at(store: &Store, at: i64) -> (BTreeMap<String, String>, Option<String>) {
-    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
-    let plan = plan_restore(&catalog, AtSpec::Second(at), &PlanOptions::default()).unwrap();
-    let got = Mutex::new(BTreeMap::new());
-    reconstruct(
-        store,
-        &plan,
-        &ReconstructOptions::default(),
-        &BTreeSet::new(),
-        |_, items| {
-            let got = &got;
-            async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
-                Ok(())
-            }
-        },
-    )
-    .await
-    .unwrap();
-    (got.into_inner().unwrap(), plan.base.map(|b| b.manifest_key))
-}
+use rewind_store::layout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_record_invalidates_the_snapshots_it_belongs_in() {

@@ -2,40 +2,16 @@
 //! object, the unfinished hour is left alone, the originals go only after the grace period, and
 //! every restore point gives the same state before, during and after.
 
+mod common;
+
+use common::*;
+
 use rewind_compactor::{merge_small_files, MergeOptions};
 use rewind_e2e::changelog::*;
-use rewind_replay::catalog::{list_change_files, load_catalog};
-use rewind_replay::plan::{plan_restore, PlanOptions};
-use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
-use rewind_replay::AtSpec;
+use rewind_replay::catalog::list_change_files;
 use rewind_store::layout::HourPartition;
 use rewind_store::Store;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
-
-async fn state_at(store: &Store, at: i64) -> BTreeMap<String, String> {
-    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
-    let plan = plan_restore(&catalog, AtSpec::Second(at), &PlanOptions::default()).unwrap();
-    let got = Mutex::new(BTreeMap::new());
-    reconstruct(
-        store,
-        &plan,
-        &ReconstructOptions::default(),
-        &BTreeSet::new(),
-        |_, items| {
-            let got = &got;
-            async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
-                Ok(())
-            }
-        },
-    )
-    .await
-    .unwrap();
-    got.into_inner().unwrap()
-}
+use std::collections::BTreeMap;
 
 async fn objects_per_hour(store: &Store) -> BTreeMap<HourPartition, usize> {
     let mut out = BTreeMap::new();
@@ -81,7 +57,11 @@ async fn a_day_of_small_files_becomes_one_object_per_hour() {
         let want = want.clone();
         async move {
             for (at, want) in points.iter().zip(&want) {
-                assert_eq!(&state_at(&store, *at).await, want, "{label}: state at {at}");
+                assert_eq!(
+                    &state_at(&store, *at).await.0,
+                    want,
+                    "{label}: state at {at}"
+                );
             }
         }
     };
@@ -196,7 +176,7 @@ async fn a_crash_while_deleting_replaced_files_is_finished_by_the_next_run() {
     );
     let at = last_stamp / 1000;
     assert_eq!(
-        state_at(&store, at).await,
+        state_at(&store, at).await.0,
         reference(&records, (at + 1) * 1000)
     );
 
@@ -205,7 +185,7 @@ async fn a_crash_while_deleting_replaced_files_is_finished_by_the_next_run() {
         .unwrap();
     assert!(objects_per_hour(&store).await.values().all(|n| *n == 1));
     assert_eq!(
-        state_at(&store, at).await,
+        state_at(&store, at).await.0,
         reference(&records, (at + 1) * 1000)
     );
 }

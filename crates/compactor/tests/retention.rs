@@ -3,40 +3,18 @@
 //! is deleted, and a point that is gone is refused rather than restored wrongly. A dry run
 //! deletes nothing.
 
+mod common;
+
+use common::*;
+
 use rewind_compactor::{apply_retention, compact, CompactOptions, RetentionPolicy};
 use rewind_e2e::changelog::*;
 use rewind_replay::catalog::load_catalog;
-use rewind_replay::plan::{plan_restore, PlanOptions};
-use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
-use rewind_replay::{AtSpec, ReplayError};
-use rewind_store::{list_all, Store};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use rewind_replay::plan::PlanOptions;
+use rewind_replay::ReplayError;
+use rewind_store::list_all;
 
 const DAY: i64 = 86_400;
-
-async fn state_at(store: &Store, at: i64) -> Result<BTreeMap<String, String>, ReplayError> {
-    let catalog = load_catalog(store.as_ref(), TABLE, None).await?;
-    let plan = plan_restore(&catalog, AtSpec::Second(at), &PlanOptions::default())?;
-    let got = Mutex::new(BTreeMap::new());
-    reconstruct(
-        store,
-        &plan,
-        &ReconstructOptions::default(),
-        &BTreeSet::new(),
-        |_, items| {
-            let got = &got;
-            async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
-                Ok(())
-            }
-        },
-    )
-    .await?;
-    Ok(got.into_inner().unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_keeps_the_window_restorable_and_deletes_the_rest() {
@@ -98,7 +76,7 @@ async fn retention_keeps_the_window_restorable_and_deletes_the_rest() {
     points.push(last);
     for at in points {
         assert_eq!(
-            state_at(&store, at).await.unwrap(),
+            state_at(&store, at).await.0,
             reference(&records, (at + 1) * 1000),
             "window point {at}"
         );
@@ -118,14 +96,14 @@ async fn retention_keeps_the_window_restorable_and_deletes_the_rest() {
     );
     for at in &old {
         assert_eq!(
-            state_at(&store, *at).await.unwrap(),
+            state_at(&store, *at).await.0,
             reference(&records, (at + 1) * 1000),
             "kept instant {at}"
         );
     }
     // A point that is gone is refused, naming what remains.
     let gone = old[0] + 3600;
-    match state_at(&store, gone).await {
+    match try_state_at(&store, gone, &PlanOptions::default()).await {
         Err(ReplayError::OutsideWindow { nearest_before, .. }) => {
             assert_eq!(nearest_before, Some(old[0]))
         }

@@ -2,48 +2,14 @@
 //! the changes alone (a table captured from its creation), and both equal the naive reference,
 //! for random histories, snapshot times and restore points.
 
+mod common;
+
+use common::*;
+
 use proptest::prelude::*;
 use rewind_compactor::{compact, CompactOptions};
 use rewind_e2e::changelog::*;
-use rewind_replay::catalog::load_catalog;
-use rewind_replay::plan::{plan_restore, PlanOptions};
-use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
-use rewind_replay::AtSpec;
-use rewind_store::Store;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
-
-async fn state_at(
-    store: &Store,
-    at: i64,
-    ignore_snapshots: bool,
-) -> (BTreeMap<String, String>, bool) {
-    let catalog = load_catalog(store.as_ref(), TABLE, None).await.unwrap();
-    let opts = PlanOptions {
-        ignore_snapshots,
-        ..PlanOptions::default()
-    };
-    let plan = plan_restore(&catalog, AtSpec::Second(at), &opts).unwrap();
-    let got = Mutex::new(BTreeMap::new());
-    reconstruct(
-        store,
-        &plan,
-        &ReconstructOptions::default(),
-        &BTreeSet::new(),
-        |_, items| {
-            let got = &got;
-            async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
-                Ok(())
-            }
-        },
-    )
-    .await
-    .unwrap();
-    (got.into_inner().unwrap(), plan.base.is_some())
-}
+use rewind_replay::plan::PlanOptions;
 
 fn op() -> impl Strategy<Value = Op> {
     (any::<u8>(), any::<u8>(), 0u32..3000).prop_map(|(key, event, gap_ms)| Op {
@@ -78,8 +44,11 @@ proptest! {
                 .await
                 .unwrap();
             assert!(report.committed, "{report:?}");
-            let (with_snapshot, used_base) = state_at(&store, restore_at, false).await;
-            let (without, used) = state_at(&store, restore_at, true).await;
+            let (with_snapshot, base) = state_at(&store, restore_at).await;
+            let used_base = base.is_some();
+            let ignore = PlanOptions { ignore_snapshots: true, ..PlanOptions::default() };
+            let (without, used) = try_state_at(&store, restore_at, &ignore).await.unwrap();
+            let used = used.is_some();
             assert!(!used, "ignore_snapshots planned from a snapshot");
             (with_snapshot, without, used_base)
         });
