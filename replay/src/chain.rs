@@ -11,120 +11,94 @@
 
 use crate::error::ReplayError;
 use crate::state::Tier;
-use rewind_format::{image_hash, ChangeRecord, EventName};
-use std::collections::HashMap;
+use rewind_format::{image_hash, EventName};
 
-#[derive(Debug, Clone)]
-struct Link {
-    tier: Tier,
-    stream_label: String,
-    sequence_number: String,
-    event: EventName,
-    new_hash: Option<u32>,
-    old_hash: Option<u32>,
+/// One version of an item as the check sees it, borrowed from the batch it was read from.
+#[derive(Debug, Clone, Copy)]
+pub struct Link<'a> {
+    /// Base row or change.
+    pub tier: Tier,
+    /// The version's stream label.
+    pub stream_label: &'a str,
+    /// The version's sequence number.
+    pub sequence_number: &'a str,
+    /// INSERT, MODIFY or REMOVE.
+    pub event: EventName,
+    /// The item after the change (hashed only when a successor links to it).
+    pub new_image: Option<&'a str>,
+    /// Hash of the item before the change, when the stream carried it.
+    pub old_hash: Option<u32>,
 }
 
-/// The versions of every key of one bucket, as hashes.
-#[derive(Debug, Default)]
-pub struct ChainCheck {
-    links: HashMap<Vec<u8>, (String, Vec<Link>)>,
+impl Link<'_> {
+    /// Whether two links are the same version (a duplicate delivery).
+    pub fn same_version(&self, other: &Link<'_>) -> bool {
+        self.tier == other.tier
+            && self.sequence_number == other.sequence_number
+            && self.stream_label == other.stream_label
+    }
 }
 
-impl ChainCheck {
-    /// An empty check.
-    pub fn new() -> Self {
-        Self::default()
+/// Checks one item's versions, given sorted by rank with duplicates removed; `keys` (the key
+/// attributes) names the item in the error; `whole_life`: no base, the log holds the item's
+/// whole history.
+pub fn check_links(keys: &str, links: &[Link<'_>], whole_life: bool) -> Result<(), ReplayError> {
+    let broken = |link: &Link, detail: String| ReplayError::BrokenHistory {
+        key: keys.to_string(),
+        stream_label: link.stream_label.to_string(),
+        sequence_number: link.sequence_number.to_string(),
+        detail,
+    };
+    let mut changes = links.iter().filter(|l| l.tier == Tier::Change);
+    let Some(first) = changes.next() else {
+        return Ok(());
+    };
+    if whole_life && first.event != EventName::Insert {
+        return Err(broken(
+            first,
+            format!(
+                "its first version is a {}, but the log covers the table's whole life, so its INSERT is missing",
+                first.event.as_str()
+            ),
+        ));
     }
-
-    /// Records one version (before it is folded).
-    pub fn add(&mut self, record: &ChangeRecord, tier: Tier) {
-        let link = Link {
-            tier,
-            stream_label: record.stream_label.clone(),
-            sequence_number: record.sequence_number.clone(),
-            event: record.event_name,
-            new_hash: record.new_image.as_deref().map(image_hash),
-            old_hash: record.old_image_hash,
-        };
-        self.links
-            .entry(record.key.clone())
-            .or_insert_with(|| (record.keys.clone(), Vec::new()))
-            .1
-            .push(link);
-    }
-
-    /// Checks every key; `whole_life`: no base, the log holds each item's whole history.
-    pub fn check(self, whole_life: bool) -> Result<(), ReplayError> {
-        for (_, (keys, mut links)) in self.links {
-            links.sort_by(|a, b| {
-                (a.tier, &a.stream_label, &a.sequence_number).cmp(&(
-                    b.tier,
-                    &b.stream_label,
-                    &b.sequence_number,
-                ))
-            });
-            links.dedup_by(|a, b| {
-                a.tier == b.tier
-                    && a.stream_label == b.stream_label
-                    && a.sequence_number == b.sequence_number
-            });
-            let broken = |link: &Link, detail: String| ReplayError::BrokenHistory {
-                key: keys.clone(),
-                stream_label: link.stream_label.clone(),
-                sequence_number: link.sequence_number.clone(),
-                detail,
-            };
-            let changes: Vec<&Link> = links.iter().filter(|l| l.tier == Tier::Change).collect();
-            if let Some(first) = changes.first() {
-                if whole_life && first.event != EventName::Insert {
-                    return Err(broken(
-                        first,
-                        format!(
-                            "its first version is a {}, but the log covers the table's whole life, so its INSERT is missing",
-                            first.event.as_str()
-                        ),
-                    ));
-                }
-            }
-            for pair in changes.windows(2) {
-                let (prev, cur) = (pair[0], pair[1]);
-                if prev.stream_label != cur.stream_label {
-                    continue;
-                }
-                let Some(expected) = cur.old_hash else {
-                    continue;
-                };
-                match (prev.event, prev.new_hash) {
-                    (EventName::Remove, _) => {
-                        return Err(broken(
-                            cur,
-                            format!(
-                                "a {} follows the REMOVE at sequence {}: the INSERT in between is missing",
-                                cur.event.as_str(),
-                                prev.sequence_number
-                            ),
-                        ))
+    let mut prev = first;
+    for cur in changes {
+        let linked = prev.stream_label == cur.stream_label;
+        if let (true, Some(expected)) = (linked, cur.old_hash) {
+            match prev.event {
+                EventName::Remove => return Err(broken(
+                    cur,
+                    format!(
+                        "a {} follows the REMOVE at sequence {}: the INSERT in between is missing",
+                        cur.event.as_str(),
+                        prev.sequence_number
+                    ),
+                )),
+                _ => {
+                    if let Some(found) = prev.new_image.map(image_hash) {
+                        if found != expected {
+                            return Err(broken(
+                                cur,
+                                format!(
+                                    "it changes a version with hash {expected:08x}, but the version before it (sequence {}) has hash {found:08x}: a version in between is missing",
+                                    prev.sequence_number
+                                ),
+                            ));
+                        }
                     }
-                    (_, Some(found)) if found != expected => {
-                        return Err(broken(
-                            cur,
-                            format!(
-                                "it changes a version with hash {expected:08x}, but the version before it (sequence {}) has hash {found:08x}: a version in between is missing",
-                                prev.sequence_number
-                            ),
-                        ))
-                    }
-                    _ => {}
                 }
             }
         }
-        Ok(())
+        prev = cur;
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rewind_format::{to_batch, ChangeRecord};
 
     fn rec(seq: u32, event: EventName, value: &str, old: Option<&str>) -> ChangeRecord {
         ChangeRecord {
@@ -145,11 +119,11 @@ mod tests {
     }
 
     fn check(records: &[ChangeRecord], whole_life: bool) -> Result<(), String> {
-        let mut c = ChainCheck::new();
-        for r in records {
-            c.add(r, Tier::Change);
-        }
-        c.check(whole_life).map_err(|e| e.to_string())
+        // Through the fold, which sorts and removes duplicates before checking.
+        let batches = [(Tier::Change, to_batch(records))];
+        crate::fold::fold_batches("t", &batches, whole_life)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod chain;
 pub mod dry_run;
 pub mod error;
 pub mod fingerprint;
+pub mod fold;
 pub mod history;
 pub mod inventory;
 pub mod journal;

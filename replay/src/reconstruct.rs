@@ -3,23 +3,23 @@
 //!
 //! Pass 1 reads every pinned object once (a few at a time), keeps the rows the plan applies, and
 //! routes each row by key hash to its bucket's spill file on local disk (Arrow IPC, uncompressed). Pass 2
-//! folds one bucket at a time ([`crate::state::BucketState`]; several buckets in parallel) and
+//! folds one bucket at a time ([`crate::fold`]; several buckets in parallel) and
 //! hands its items, sorted by key, to the caller. Memory is one bucket's keys per worker plus
 //! the objects being decoded; disk holds the rows in range once.
 
 use crate::bucket::bucket_of;
-use crate::chain::ChainCheck;
 use crate::error::{ReplayError, Result};
+use crate::fold::{fold_batches, FoldedBucket};
 use crate::plan::Plan;
 use crate::spill::{SpillDir, SpillSender};
-use crate::state::{BucketState, LiveItem, StampRange, Tier};
+use crate::state::{LiveItem, StampRange, Tier};
 use arrow::array::{AsArray, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::TimestampMillisecondType;
 use futures::{StreamExt, TryStreamExt};
-use rewind_format::{batch_to_records, columns, ChangeFileReader};
+use rewind_format::{columns, ChangeFileReader, VERSION_COLUMNS};
 use rewind_store::Store;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,8 +99,8 @@ where
                 })
                 .await
                 .expect("fold task panicked")?;
-                keys_seen.fetch_add(state.keys_seen() as u64, Ordering::Relaxed);
-                let bucket_items = state.into_items();
+                keys_seen.fetch_add(state.keys_seen as u64, Ordering::Relaxed);
+                let bucket_items = state.items;
                 items.fetch_add(bucket_items.len() as u64, Ordering::Relaxed);
                 on_bucket(bucket, bucket_items).await
             }
@@ -203,7 +203,9 @@ fn route_file(
     tx: &SpillSender,
     counters: &Counters,
 ) -> Result<()> {
-    let reader = ChangeFileReader::open(object, bytes)?;
+    // Only the columns the fold reads are decoded (and spilled): not old images, shards,
+    // identities or ingest times.
+    let reader = ChangeFileReader::open_columns(object, bytes, VERSION_COLUMNS)?;
     // Statistics pruning: a change file whose stamps all fall outside the range (a file of T's
     // own hour written after T, or of the base's hour before it) is not decoded at all.
     let summary = reader.summary();
@@ -235,43 +237,60 @@ fn route_file(
             .column_by_name(columns::APPROXIMATE_CREATION_TIME)
             .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
             .ok_or_else(|| schema_err("approximate_creation_time missing or not ms"))?;
-        let mut rows: HashMap<u32, Vec<u32>> = HashMap::new();
+        // Rows grouped by bucket with one `take` (a counting sort), then sent as runs.
+        let mut of_row: Vec<Option<u32>> = Vec::with_capacity(batch.num_rows());
+        let mut counts = vec![0usize; buckets as usize];
         for row in 0..batch.num_rows() {
             // A base snapshot's rows are the state at its time: all of them apply.
-            if tier == Tier::Change && !range.admits(stamps.value(row)) {
-                continue;
-            }
+            let applies = tier == Tier::Base || range.admits(stamps.value(row));
             let bucket = bucket_of(keys.value(row), buckets);
-            if !skip.contains(&bucket) {
-                rows.entry(bucket).or_default().push(row as u32);
+            let keep = applies && !skip.contains(&bucket);
+            if keep {
+                counts[bucket as usize] += 1;
+            }
+            of_row.push(keep.then_some(bucket));
+        }
+        let mut next = Vec::with_capacity(counts.len());
+        let mut runs = Vec::new();
+        let mut offset = 0;
+        for (bucket, &n) in counts.iter().enumerate() {
+            next.push(offset);
+            if n > 0 {
+                runs.push((bucket as u32, offset, n));
+            }
+            offset += n;
+        }
+        if offset == 0 {
+            continue;
+        }
+        let mut indices = vec![0u32; offset];
+        for (row, bucket) in of_row.iter().enumerate() {
+            if let Some(b) = bucket {
+                let slot = &mut next[*b as usize];
+                indices[*slot] = row as u32;
+                *slot += 1;
             }
         }
-        for (bucket, indices) in rows {
-            counters
-                .applied
-                .fetch_add(indices.len() as u64, Ordering::Relaxed);
-            let rows = take_record_batch(&batch, &UInt32Array::from(indices))
-                .map_err(|e| schema_err(&format!("selecting rows: {e}")))?;
-            if !tx.send(tier, bucket, rows) {
-                // The writer stopped: its own error is reported by `spill`.
-                return Ok(());
-            }
+        counters.applied.fetch_add(offset as u64, Ordering::Relaxed);
+        let rows = take_record_batch(&batch, &UInt32Array::from(indices))
+            .map_err(|e| schema_err(&format!("selecting rows: {e}")))?;
+        if !tx.send_runs(tier, rows, runs) {
+            // The writer stopped: its own error is reported by `spill`.
+            return Ok(());
         }
     }
     Ok(())
 }
 
-fn fold_bucket(dir: &SpillDir, bucket: u32, object: &str, whole_life: bool) -> Result<BucketState> {
-    let mut state = BucketState::new();
-    let mut chain = ChainCheck::new();
+fn fold_bucket(
+    dir: &SpillDir,
+    bucket: u32,
+    object: &str,
+    whole_life: bool,
+) -> Result<FoldedBucket> {
+    let mut batches = Vec::new();
     for tier in [Tier::Base, Tier::Change] {
-        for batch in dir.read(tier, bucket)? {
-            for record in batch_to_records(object, &batch, 0)? {
-                chain.add(&record, tier);
-                state.apply(record, tier);
-            }
-        }
+        batches.extend(dir.read(tier, bucket)?.into_iter().map(|b| (tier, b)));
     }
-    chain.check(whole_life)?;
-    Ok(state)
+    fold_batches(object, &batches, whole_life)
 }

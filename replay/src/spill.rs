@@ -8,7 +8,6 @@ use crate::state::Tier;
 use arrow::array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
-use rewind_format::change_schema;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -64,13 +63,19 @@ impl SpillDir {
     }
 }
 
-/// Rows of one bucket, bound for its spill file.
+/// Rows grouped by bucket, bound for the buckets' spill files: `runs` are (bucket, first row,
+/// rows) of consecutive rows of `rows`.
 #[derive(Debug)]
 struct Routed {
     tier: Tier,
-    bucket: u32,
     rows: RecordBatch,
+    runs: Vec<(u32, usize, usize)>,
 }
+
+/// Bytes of routed batches the writer holds before writing them out. Rows arrive a few per
+/// bucket (a 1,000-record change file spread over 128 buckets), and one IPC message per arrival
+/// made the spill cost more than the fold: held rows are written as one message per bucket.
+const HOLD_BYTES: usize = 32 << 20;
 
 /// Sends batches to the writer thread; [`SpillWriter::finish`] waits until all are on disk.
 #[derive(Debug)]
@@ -86,10 +91,18 @@ pub struct SpillSender {
 }
 
 impl SpillSender {
-    /// Appends `rows` (change schema) to the bucket's file. `false` when the writer has stopped
+    /// Appends `rows` to the bucket's file (every batch of one bucket and tier has one schema:
+    /// the change schema, or the columns a reader projected). `false` when the writer has stopped
     /// (its error is reported by [`SpillWriter::finish`]).
     pub fn send(&self, tier: Tier, bucket: u32, rows: RecordBatch) -> bool {
-        self.tx.send(Routed { tier, bucket, rows }).is_ok()
+        let runs = vec![(bucket, 0, rows.num_rows())];
+        self.tx.send(Routed { tier, rows, runs }).is_ok()
+    }
+
+    /// Appends the rows of several buckets at once: `runs` are (bucket, first row, rows) of
+    /// `rows`, which holds each bucket's rows consecutively. `false` as for [`SpillSender::send`].
+    pub fn send_runs(&self, tier: Tier, rows: RecordBatch, runs: Vec<(u32, usize, usize)>) -> bool {
+        self.tx.send(Routed { tier, rows, runs }).is_ok()
     }
 }
 
@@ -121,33 +134,73 @@ fn spill_path(root: &Path, tier: Tier, bucket: u32) -> PathBuf {
 }
 
 fn write_spills(root: &Path, rx: mpsc::Receiver<Routed>) -> Result<()> {
-    let options = IpcWriteOptions::default()
-        .try_with_compression(None)
-        .expect("no compression is always available");
-    let schema = change_schema();
-    let mut writers: HashMap<(Tier, u32), StreamWriter<BufWriter<File>>> = HashMap::new();
+    let mut files = SpillFiles {
+        root,
+        writers: HashMap::new(),
+        held: HashMap::new(),
+        held_bytes: 0,
+    };
     for routed in rx {
-        let path = spill_path(root, routed.tier, routed.bucket);
-        let writer = match writers.entry((routed.tier, routed.bucket)) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let file = File::create(&path).map_err(|e| ReplayError::io(&path, e))?;
-                let w = StreamWriter::try_new_with_options(
-                    BufWriter::with_capacity(64 << 10, file),
-                    &schema,
-                    options.clone(),
-                )
-                .map_err(|e| ipc(&path, e))?;
-                v.insert(w)
-            }
-        };
-        writer.write(&routed.rows).map_err(|e| ipc(&path, e))?;
+        files.held_bytes += routed.rows.get_array_memory_size();
+        for (bucket, offset, len) in routed.runs {
+            files
+                .held
+                .entry((routed.tier, bucket))
+                .or_default()
+                .push(routed.rows.slice(offset, len));
+        }
+        if files.held_bytes > HOLD_BYTES {
+            files.write_held()?;
+        }
     }
-    for ((tier, bucket), mut w) in writers {
+    files.write_held()?;
+    for ((tier, bucket), mut w) in files.writers {
         w.finish()
             .map_err(|e| ipc(&spill_path(root, tier, bucket), e))?;
     }
     Ok(())
+}
+
+/// The writer thread's open files and the rows it holds.
+struct SpillFiles<'a> {
+    root: &'a Path,
+    writers: HashMap<(Tier, u32), StreamWriter<BufWriter<File>>>,
+    held: HashMap<(Tier, u32), Vec<RecordBatch>>,
+    held_bytes: usize,
+}
+
+impl SpillFiles<'_> {
+    /// Writes every bucket's held rows as one message and lets go of them.
+    fn write_held(&mut self) -> Result<()> {
+        for ((tier, bucket), slices) in self.held.drain() {
+            let path = spill_path(self.root, tier, bucket);
+            let Some(first) = slices.first() else {
+                continue;
+            };
+            let schema = first.schema();
+            let rows =
+                arrow::compute::concat_batches(&schema, &slices).map_err(|e| ipc(&path, e))?;
+            let writer = match self.writers.entry((tier, bucket)) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let file = File::create(&path).map_err(|e| ReplayError::io(&path, e))?;
+                    let options = IpcWriteOptions::default()
+                        .try_with_compression(None)
+                        .expect("no compression is always available");
+                    let w = StreamWriter::try_new_with_options(
+                        BufWriter::with_capacity(64 << 10, file),
+                        &schema,
+                        options,
+                    )
+                    .map_err(|e| ipc(&path, e))?;
+                    v.insert(w)
+                }
+            };
+            writer.write(&rows).map_err(|e| ipc(&path, e))?;
+        }
+        self.held_bytes = 0;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod schema;
 mod snapshot;
 mod stream_arn;
 mod summary;
+mod versions;
 mod writer;
 
 pub use dynamodb_json::{item_from_json, item_to_json, validate_item, ValueError};
@@ -39,4 +40,5 @@ pub use snapshot::{
 };
 pub use stream_arn::StreamArn;
 pub use summary::{format_ms, FileSummary};
+pub use versions::{VersionColumns, VERSION_COLUMNS};
 pub use writer::{to_batch, write_change_file, WriteOptions, WrittenFile};

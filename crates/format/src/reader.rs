@@ -12,6 +12,7 @@ use arrow::array::{
 use arrow::datatypes::{Int32Type, TimestampMillisecondType};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
 use std::collections::HashMap;
 
 const MAGIC: &[u8; 4] = b"PAR1";
@@ -29,6 +30,17 @@ pub struct ChangeFileReader {
 impl ChangeFileReader {
     /// Validates `bytes` as a change file named `object` (used in every error).
     pub fn open(object: &str, bytes: Bytes) -> Result<Self, FormatError> {
+        Self::open_inner(object, bytes, None)
+    }
+
+    /// Like [`ChangeFileReader::open`] (the whole file is still checked), but decodes only the
+    /// named columns: a reader that needs a few columns does not pay to decompress and copy the
+    /// others (reconstruction skips old images, shards, identities and ingest times).
+    pub fn open_columns(object: &str, bytes: Bytes, names: &[&str]) -> Result<Self, FormatError> {
+        Self::open_inner(object, bytes, Some(names))
+    }
+
+    fn open_inner(object: &str, bytes: Bytes, names: Option<&[&str]>) -> Result<Self, FormatError> {
         let corrupt = |detail: String| FormatError::Corrupt {
             object: object.to_string(),
             detail,
@@ -63,7 +75,7 @@ impl ChangeFileReader {
         }
         check_data_crc(&bytes, kv.get(metadata::DATA_CRC32C)).map_err(corrupt)?;
         let expected = change_schema();
-        let found = builder.schema();
+        let found = builder.schema().clone();
         for field in expected.fields() {
             match found.field_with_name(field.name()) {
                 Ok(f) if f.data_type() == field.data_type() => {}
@@ -79,10 +91,20 @@ impl ChangeFileReader {
             }
         }
         let summary = FileSummary::from_key_values(&kv).map_err(schema_err)?;
-        let batches = builder
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(|e| corrupt(e.to_string()))?;
+        let mut builder = builder.with_batch_size(BATCH_ROWS);
+        if let Some(names) = names {
+            let roots = names
+                .iter()
+                .map(|name| {
+                    found
+                        .index_of(name)
+                        .map_err(|_| schema_err(format!("column {name} missing")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder = builder.with_projection(mask);
+        }
+        let batches = builder.build().map_err(|e| corrupt(e.to_string()))?;
         Ok(ChangeFileReader {
             object: object.to_string(),
             summary,
