@@ -16,6 +16,7 @@ use crate::error::CaptureError;
 use crate::input::StreamInput;
 use crate::quarantine::{quarantine, QuarantinedRecord};
 use chrono::DateTime;
+use rayon::prelude::*;
 use rewind_format::{write_change_file, ChangeRecord, ConvertOptions, RecordSource, WriteOptions};
 use rewind_store::layout::{ChangeFile, HourPartition};
 use rewind_store::ObjectStore;
@@ -118,8 +119,15 @@ pub async fn capture_batch(
     };
     let mut segments: Vec<Segment> = Vec::new();
     let mut last: Option<(String, i64)> = None;
-    for (index, input) in batch.records.iter().enumerate() {
-        match input.convert(&source, &options.convert) {
+    // Conversion (parsing, validating and writing every image canonically) is the CPU-heavy
+    // part of capture and independent per record: it runs on every core, in record order.
+    let converted: Vec<_> = batch
+        .records
+        .par_iter()
+        .map(|input| input.convert(&source, &options.convert))
+        .collect();
+    for (index, (input, converted)) in batch.records.iter().zip(converted).enumerate() {
+        match converted {
             Ok(record) => {
                 let hour = hour_of(record.approximate_creation_time_ms);
                 outcome.newest_stamp_ms = outcome

@@ -4,10 +4,10 @@
 //! malformed record is reported and quarantined alone instead of failing its whole batch.
 
 use crate::error::ConvertError;
-use crate::record::{ChangeRecord, ConvertOptions, RawChange, RecordSource};
+use crate::record::{ChangeRecord, ConvertOptions, Image, RawChange, RecordSource};
 use crate::stream_arn::StreamArn;
-use aws_lambda_events::dynamodb::EventRecord;
 use serde::Deserialize;
+use serde_dynamo::Item;
 use serde_json::Value;
 
 /// Converts one element of a Lambda event's `Records`. The table and stream label come from the
@@ -28,29 +28,52 @@ fn convert(
     ingested_at_ms: i64,
     options: &ConvertOptions,
 ) -> Result<ChangeRecord, ConvertError> {
-    let typed = EventRecord::deserialize(record).map_err(|e| {
-        ConvertError::field("<record>", format!("not a DynamoDB stream record: {e}"))
-    })?;
-    let arn = typed
-        .event_source_arn
-        .as_deref()
+    // Read field by field rather than deserialising aws_lambda_events' EventRecord: that builds
+    // a typed tree of both images only for them to be written out again as canonical text.
+    let not_a_record = |detail: String| {
+        ConvertError::field(
+            "<record>",
+            format!("not a DynamoDB stream record: {detail}"),
+        )
+    };
+    let text = |parent: &Value, name: &str| -> Result<Option<String>, ConvertError> {
+        match parent.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(not_a_record(format!("{name} is {other}, not a string"))),
+        }
+    };
+    if !record.is_object() {
+        return Err(not_a_record("not a JSON object".into()));
+    }
+    let change = match record.get("dynamodb") {
+        Some(d @ Value::Object(_)) => d,
+        Some(other) => return Err(not_a_record(format!("dynamodb is {other}, not an object"))),
+        None => return Err(not_a_record("no dynamodb object".into())),
+    };
+    let arn = text(record, "eventSourceARN")?
         .ok_or_else(|| ConvertError::field("eventSourceARN", "missing"))?;
-    let arn = StreamArn::parse(arn)?;
+    let arn = StreamArn::parse(&arn)?;
     let source = RecordSource {
         table_name: arn.table,
         stream_label: arn.label,
         shard_id: shard_id.to_string(),
         ingested_at_ms,
     };
-    let change = typed.change;
+    let keys: Item = match change.get("Keys") {
+        None | Some(Value::Null) => Item::default(),
+        Some(k) => Item::deserialize(k)
+            .map_err(|e| ConvertError::field("Keys", format!("not DynamoDB JSON: {e}")))?,
+    };
+    let image = |name: &str| Image::Json(change.get(name).filter(|v| !v.is_null()));
     RawChange {
-        event_name: typed.event_name,
-        sequence_number: change.sequence_number,
+        event_name: text(record, "eventName")?.unwrap_or_default(),
+        sequence_number: text(change, "SequenceNumber")?,
         // aws_lambda_events misreads fractional seconds (STACK.md): read the number ourselves.
         creation_time_ms: creation_time_ms(record)?,
-        keys: change.keys.into_inner(),
-        new_image: change.new_image.into_inner(),
-        old_image: change.old_image.into_inner(),
+        keys: keys.into_inner(),
+        new_image: image("NewImage"),
+        old_image: image("OldImage"),
         user_identity: record.get("userIdentity").filter(|v| !v.is_null()).cloned(),
     }
     .into_record(&source, options)

@@ -4,7 +4,7 @@
 //! poller knows them and passes them in a [`RecordSource`].
 
 use crate::error::ConvertError;
-use crate::record::{ChangeRecord, ConvertOptions, RawChange, RecordSource};
+use crate::record::{ChangeRecord, ConvertOptions, Image, RawChange, RecordSource};
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, Record};
 use serde_dynamo::AttributeValue;
 use std::collections::HashMap;
@@ -57,8 +57,8 @@ fn convert(
         sequence_number: change.sequence_number().map(str::to_string),
         creation_time_ms,
         keys: image("Keys", change.keys())?,
-        new_image: image("NewImage", change.new_image())?,
-        old_image: image("OldImage", change.old_image())?,
+        new_image: Image::Typed(image("NewImage", change.new_image())?),
+        old_image: Image::Typed(image("OldImage", change.old_image())?),
         user_identity,
     }
     .into_record(source, options)

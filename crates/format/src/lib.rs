@@ -7,6 +7,7 @@
 //! ([`write_change_file`]) and read back batch by batch ([`ChangeFileReader`]).
 //! docs/FORMAT.md specifies the format; [`FORMAT_VERSION`] is written into every file.
 
+mod canonical_value;
 mod dynamodb_json;
 mod error;
 mod from_lambda;
@@ -22,6 +23,7 @@ mod summary;
 mod versions;
 mod writer;
 
+pub use canonical_value::item_value_to_json;
 pub use dynamodb_json::{item_from_json, item_to_json, validate_item, ValueError};
 pub use error::{ConvertError, FormatError};
 pub use from_lambda::from_lambda_record;

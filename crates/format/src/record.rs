@@ -1,5 +1,6 @@
 //! The change record: one row of the change log per stream record.
 
+use crate::canonical_value::item_value_to_json;
 use crate::dynamodb_json::{item_to_json, validate_item};
 use crate::error::ConvertError;
 use crate::key::encode_key;
@@ -116,14 +117,38 @@ pub struct RecordSource {
 
 /// A stream record in neutral form, whichever API it came from.
 #[derive(Debug, Clone)]
-pub(crate) struct RawChange {
+pub(crate) struct RawChange<'a> {
     pub event_name: String,
     pub sequence_number: Option<String>,
     pub creation_time_ms: Option<i64>,
     pub keys: HashMap<String, AttributeValue>,
-    pub new_image: HashMap<String, AttributeValue>,
-    pub old_image: HashMap<String, AttributeValue>,
+    pub new_image: Image<'a>,
+    pub old_image: Image<'a>,
     pub user_identity: Option<serde_json::Value>,
+}
+
+/// An image as it arrived: typed by the SDK (Streams API), or the DynamoDB JSON of a Lambda
+/// event, written canonically without building a typed tree ([`crate::item_value_to_json`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Image<'a> {
+    Typed(HashMap<String, AttributeValue>),
+    /// `None`: absent or null.
+    Json(Option<&'a serde_json::Value>),
+}
+
+impl Image<'_> {
+    /// The canonical text, checked; `None` when the image is absent or has no attributes.
+    fn canonical(&self, field: &str) -> Result<Option<String>, ConvertError> {
+        let text = match self {
+            Image::Typed(m) if m.is_empty() => return Ok(None),
+            Image::Typed(m) => validate_item(m).map(|()| item_to_json(m)),
+            Image::Json(None) => return Ok(None),
+            Image::Json(Some(v)) if v.as_object().is_some_and(|m| m.is_empty()) => return Ok(None),
+            Image::Json(Some(v)) => item_value_to_json(v),
+        };
+        text.map(Some)
+            .map_err(|e| ConvertError::field(field, e.to_string()))
+    }
 }
 
 /// Pads a decimal sequence number to [`SEQUENCE_WIDTH`] digits.
@@ -139,7 +164,7 @@ pub fn pad_sequence_number(seq: &str) -> Result<String, ConvertError> {
     Ok(format!("{trimmed:0>SEQUENCE_WIDTH$}"))
 }
 
-impl RawChange {
+impl RawChange<'_> {
     pub(crate) fn into_record(
         self,
         source: &RecordSource,
@@ -160,11 +185,10 @@ impl RawChange {
             .creation_time_ms
             .ok_or_else(|| ConvertError::field("ApproximateCreationDateTime", "missing"))?;
         let key = encode_key(&self.keys).map_err(|e| ConvertError::field("Keys", e.to_string()))?;
-        for (field, image) in [("NewImage", &self.new_image), ("OldImage", &self.old_image)] {
-            validate_item(image).map_err(|e| ConvertError::field(field, e.to_string()))?;
-        }
-        let new_image = match event_name {
-            EventName::Insert | EventName::Modify if self.new_image.is_empty() => {
+        let new_json = self.new_image.canonical("NewImage")?;
+        let old_json = self.old_image.canonical("OldImage")?;
+        let new_image = match (event_name, new_json) {
+            (EventName::Insert | EventName::Modify, None) => {
                 return Err(ConvertError::field(
                     "NewImage",
                     format!(
@@ -173,13 +197,12 @@ impl RawChange {
                     ),
                 ))
             }
-            EventName::Insert | EventName::Modify => Some(item_to_json(&self.new_image)),
-            EventName::Remove => None,
+            (EventName::Insert | EventName::Modify, Some(json)) => Some(json),
+            (EventName::Remove, _) => None,
         };
         let old_json = match event_name {
             EventName::Insert => None,
-            _ if self.old_image.is_empty() => None,
-            _ => Some(item_to_json(&self.old_image)),
+            _ => old_json,
         };
         let old_image_hash = old_json.as_deref().map(image_hash);
         let old_image = match event_name {

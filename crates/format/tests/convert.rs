@@ -265,9 +265,15 @@ fn malformed_records_name_the_field_and_the_record() {
                 r["dynamodb"].as_object_mut().unwrap().remove("NewImage");
             }),
         ),
+        // Images are checked as they are written, so an unknown type names the image and the
+        // attribute rather than only the record.
         (
-            "<record>",
+            "NewImage",
             Box::new(|r| r["dynamodb"]["NewImage"]["x"] = json!({"Q": "1"})),
+        ),
+        (
+            "OldImage",
+            Box::new(|r| r["dynamodb"]["OldImage"] = json!({"x": {"N": "1", "S": "1"}})),
         ),
         ("<record>", Box::new(|r| r["dynamodb"] = json!("nope"))),
     ];
