@@ -67,14 +67,16 @@ pub fn check_links(keys: &str, links: &[Link<'_>], whole_life: bool) -> Result<(
         let linked = prev.stream_label == cur.stream_label;
         if let (true, Some(expected)) = (linked, cur.old_hash) {
             match prev.event {
-                EventName::Remove => return Err(broken(
-                    cur,
-                    format!(
+                EventName::Remove => {
+                    return Err(broken(
+                        cur,
+                        format!(
                         "a {} follows the REMOVE at sequence {}: the INSERT in between is missing",
                         cur.event.as_str(),
                         prev.sequence_number
                     ),
-                )),
+                    ))
+                }
                 _ => {
                     if let Some(found) = prev.new_image.map(image_hash) {
                         if found != expected {
