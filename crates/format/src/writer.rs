@@ -12,6 +12,7 @@ use arrow::datatypes::Int32Type;
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::schema::types::ColumnPath;
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::sync::Arc;
@@ -72,9 +73,18 @@ pub fn write_change_file(
         metadata::FORMAT_VERSION.to_string(),
         FORMAT_VERSION.to_string(),
     ));
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
-        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_statistics_enabled(EnabledStatistics::Page);
+    // Item text is nearly always unique per row: a dictionary only costs a hash of every image
+    // before the writer gives up on it, and page-level min/max of item text prunes nothing.
+    for name in [columns::KEYS, columns::NEW_IMAGE, columns::OLD_IMAGE, columns::USER_IDENTITY] {
+        let col = ColumnPath::from(name);
+        props = props
+            .set_column_dictionary_enabled(col.clone(), false)
+            .set_column_statistics_enabled(col, EnabledStatistics::Chunk);
+    }
+    let props = props
         .set_max_row_group_row_count(Some(options.max_row_group_rows.max(1)))
         .set_sorting_columns(Some(vec![
             sort_column(columns::KEY),
