@@ -41,7 +41,7 @@ impl SpillDir {
 
     /// Starts the writer thread.
     pub fn writer(&self) -> SpillWriter {
-        let (tx, rx) = mpsc::sync_channel::<Routed>(64);
+        let (tx, rx) = mpsc::sync_channel::<Routed>(4);
         let root = self.path().to_path_buf();
         SpillWriter {
             tx,
@@ -75,7 +75,7 @@ struct Routed {
 /// Bytes of routed batches the writer holds before writing them out. Rows arrive a few per
 /// bucket (a 1,000-record change file spread over 128 buckets), and one IPC message per arrival
 /// made the spill cost more than the fold: held rows are written as one message per bucket.
-const HOLD_BYTES: usize = 32 << 20;
+const HOLD_BYTES: usize = 16 << 20;
 
 /// Sends batches to the writer thread; [`SpillWriter::finish`] waits until all are on disk.
 #[derive(Debug)]
@@ -188,7 +188,7 @@ impl SpillFiles<'_> {
                         .try_with_compression(None)
                         .expect("no compression is always available");
                     let w = StreamWriter::try_new_with_options(
-                        BufWriter::with_capacity(64 << 10, file),
+                        BufWriter::with_capacity(16 << 10, file),
                         &schema,
                         options,
                     )
