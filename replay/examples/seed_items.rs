@@ -4,7 +4,12 @@
 //! generator keeps every item as a JSON tree and does not fit 1M items). For the memory and
 //! reconstruction benchmarks (tests/bench/reconstruct_rss.sh).
 //!
-//!   cargo run --release -p rewind-replay --example seed_items -- DIR ITEMS [MS_PER_RECORD (2)] [INSERT_PERCENT (50)]
+//!   cargo run --release -p rewind-replay --example seed_items -- DIR ITEMS [MS_PER_RECORD (2)] [INSERT_PERCENT (50)] [PAD_BYTES (0)]
+//!
+//! The items average about 470 bytes as DynamoDB counts item size (attribute names plus values),
+//! 845 bytes as DynamoDB JSON. PAD_BYTES adds a string attribute `memo` of that many random
+//! letters to every item: 530 makes them about 1 KB by DynamoDB's count (one write unit each),
+//! 1.4 KB as JSON (tests/bench/restore_writer_capacity.sh).
 
 use chrono::DateTime;
 use rand::{Rng, SeedableRng};
@@ -23,7 +28,7 @@ const T0_MS: i64 = 1_795_672_800_000;
 const STATUSES: [&str; 5] = ["PENDING", "PAID", "PACKED", "SHIPPED", "DELIVERED"];
 const CITIES: [&str; 6] = ["Lyon", "Porto", "Leeds", "Graz", "Turku", "Split"];
 
-fn item<R: Rng>(rng: &mut R, n: u64) -> HashMap<String, AttributeValue> {
+fn item<R: Rng>(rng: &mut R, n: u64, pad: usize) -> HashMap<String, AttributeValue> {
     let s = |v: String| AttributeValue::S(v);
     let num = |v: String| AttributeValue::N(v);
     let lines: Vec<AttributeValue> = (0..rng.gen_range(1..6))
@@ -46,7 +51,7 @@ fn item<R: Rng>(rng: &mut R, n: u64) -> HashMap<String, AttributeValue> {
             ]))
         })
         .collect();
-    HashMap::from([
+    let mut item = HashMap::from([
         ("pk".into(), s(format!("CUSTOMER#{:08}", n / 3))),
         ("sk".into(), s(format!("ORDER#{:010}", n))),
         ("status".into(), s(STATUSES[rng.gen_range(0..5)].into())),
@@ -98,7 +103,12 @@ fn item<R: Rng>(rng: &mut R, n: u64) -> HashMap<String, AttributeValue> {
             "note".into(),
             s("Leave the parcel with the neighbour if nobody answers the door.".into()),
         ),
-    ])
+    ]);
+    if pad > 0 {
+        let memo = (0..pad).map(|_| rng.gen_range(b'a'..=b'z') as char);
+        item.insert("memo".into(), s(memo.collect()));
+    }
+    item
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -108,17 +118,15 @@ async fn main() {
         s.parse::<i64>()
             .unwrap_or_else(|_| panic!("{what} is a number"))
     };
-    let (dir, items, step_ms, insert_percent) = match &args[..] {
-        [_, dir, n] => (dir, number(n, "ITEMS"), 2, 50),
-        [_, dir, n, ms] => (dir, number(n, "ITEMS"), number(ms, "MS_PER_RECORD"), 50),
-        [_, dir, n, ms, p] => (
-            dir,
-            number(n, "ITEMS"),
-            number(ms, "MS_PER_RECORD"),
-            number(p, "INSERT_PERCENT"),
-        ),
-        _ => panic!("usage: seed_items DIR ITEMS [MS_PER_RECORD] [INSERT_PERCENT]"),
+    let (dir, items) = match &args[..] {
+        [_, dir, n, ..] if args.len() <= 6 => (dir, number(n, "ITEMS")),
+        _ => panic!("usage: seed_items DIR ITEMS [MS_PER_RECORD] [INSERT_PERCENT] [PAD_BYTES]"),
     };
+    let optional =
+        |i: usize, what: &str, default: i64| args.get(i).map_or(default, |a| number(a, what));
+    let step_ms = optional(3, "MS_PER_RECORD", 2);
+    let insert_percent = optional(4, "INSERT_PERCENT", 50);
+    let pad = optional(5, "PAD_BYTES", 0) as usize;
     let items = items as u64;
     let store = LocalStore::new(dir);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -142,7 +150,7 @@ async fn main() {
                 }
             };
             live[n as usize] = event != EventName::Remove;
-            let full = item(&mut rng, n);
+            let full = item(&mut rng, n, pad);
             let keys: HashMap<String, AttributeValue> = full
                 .iter()
                 .filter(|(k, _)| *k == "pk" || *k == "sk")

@@ -6,11 +6,13 @@ VENV="$ROOT/.venv"
 REWIND="$ROOT/target/release/rewind"
 MOTO_PID=""
 WORK=""
+BENCH_PIDS=() # other servers a script started, stopped on exit too
 
 # Stops moto and removes the work directory on every exit (benchmark stores are hundreds of MB);
 # KEEP_WORK=1 keeps the directory for a look afterwards.
 bench_cleanup() {
     [[ -n "$MOTO_PID" ]] && kill "$MOTO_PID" 2>/dev/null || true
+    for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     if [[ -n "$WORK" && -z "${KEEP_WORK:-}" ]]; then rm -rf "$WORK"; fi
 }
 trap bench_cleanup EXIT
@@ -42,10 +44,13 @@ start_moto() {
 
 now() { date +%s.%N; }
 
-# CPU seconds the moto server has used so far (user + system).
-moto_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$MOTO_PID/stat"
+# CPU seconds a process has used so far (user + system): arg pid.
+proc_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"
 }
+
+# CPU seconds the moto server has used so far (user + system).
+moto_cpu() { proc_cpu "$MOTO_PID"; }
 
 # Seeds a local store like `rewind demo --capture-only`: args: dir initial-users records-per-second
 seed_store() {

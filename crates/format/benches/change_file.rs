@@ -10,9 +10,9 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use flate2::{write::GzEncoder, Compression};
+use rayon::prelude::*;
 use rewind_format::{from_lambda_record, write_change_file, ConvertOptions, WriteOptions};
 use rewind_workload::{Workload, WorkloadConfig};
-use rayon::prelude::*;
 use serde_json::Value;
 use std::io::{BufWriter, Write};
 
@@ -34,7 +34,10 @@ fn parquet(records: &[Value], zstd_level: i32, all_cores: bool) -> usize {
     let convert =
         |r: &Value| from_lambda_record(r, "shardId-00000001-0001", 1_764_000_000_000, &options);
     let changes = if all_cores {
-        records.par_iter().map(convert).collect::<Result<Vec<_>, _>>()
+        records
+            .par_iter()
+            .map(convert)
+            .collect::<Result<Vec<_>, _>>()
     } else {
         records.iter().map(convert).collect::<Result<Vec<_>, _>>()
     }

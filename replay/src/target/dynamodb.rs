@@ -7,6 +7,14 @@
 //! adaptive limit (additive increase, multiplicative decrease on throttling); unprocessed
 //! items and retryable failures are retried with exponential backoff and full jitter.
 //!
+//! The state's items are canonical DynamoDB JSON, which is what the API itself speaks, so a
+//! call's body is written from them as they are (`{"RequestItems":{T:[{"PutRequest":{"Item":
+//! IMAGE}},...]}}`) and put in place of the SDK's serialisation of an empty input before the
+//! request is signed ([`RawBody`]): the SDK still signs, sends and parses the answer, but the
+//! items are never parsed into its types and serialised again, which was about two thirds of
+//! the writer's CPU (docs/BENCHMARKS.md, restore writer capacity). The calls run in spawned
+//! tasks, on every worker thread, not only on the task that drives the restore.
+//!
 //! `Reconcile` makes an existing table equal to the state: `prepare` scans it once, keeping a
 //! fingerprint per key grouped by bucket, and each `write_bucket` puts only what differs and
 //! deletes what the state does not have.
@@ -17,11 +25,14 @@ use super::{
 use crate::bucket::bucket_of;
 use crate::error::{ReplayError, Result};
 use crate::state::LiveItem;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types as ddb;
 use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 use aws_sdk_dynamodb::Client;
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use rewind_capture::TableDescription;
 use rewind_format::{AttributeValue, Item};
@@ -597,9 +608,9 @@ impl DynamoDbTarget {
         };
         let (mut attempt, mut stalled) = (0u32, 0u32);
         while !pending.is_empty() {
+            let body = batch_body(&self.table, &pending);
             let permit = self.limit.acquire().await;
-            let requests = pending.iter().map(|p| p.request.clone()).collect();
-            let last = match self.sender.send_batch(&self.table, requests).await {
+            let last = match self.sender.send_batch(&self.table, body).await {
                 Ok(unprocessed) => {
                     let left = unprocessed
                         .iter()
@@ -615,10 +626,9 @@ impl DynamoDbTarget {
                     let before = pending.len();
                     let (done, rest): (Vec<Pending>, Vec<Pending>) =
                         pending.into_iter().partition(|p| !left.contains(&p.key));
-                    for p in done.iter().filter(|p| p.put) {
-                        WriteStats::add(&stats.items, 1);
-                        WriteStats::add(&stats.bytes, p.bytes);
-                    }
+                    let puts = done.iter().filter(|p| p.image.is_some());
+                    WriteStats::add(&stats.items, puts.clone().count() as u64);
+                    WriteStats::add(&stats.bytes, puts.map(|p| p.bytes).sum());
                     pending = rest;
                     if pending.is_empty() {
                         permit.clean();
@@ -643,7 +653,19 @@ impl DynamoDbTarget {
                     stalled += 1;
                     f.message
                 }
-                Err(f) => return Err(fail(f.message, false)),
+                Err(f) => {
+                    // The service refuses the whole call for one invalid item: name it, if it
+                    // is one that does not parse (the images are sent unparsed).
+                    let culprit = pending.iter().find_map(|p| {
+                        let error = rewind_format::item_from_json(p.image.as_deref()?).err()?;
+                        Some(format!("item {}: {error}", p.keys_json))
+                    });
+                    let message = match culprit {
+                        Some(culprit) => format!("{}; {culprit}", f.message),
+                        None => f.message,
+                    };
+                    return Err(fail(message, false));
+                }
             };
             if stalled >= self.retry.max_stalled {
                 return Err(fail(
@@ -661,39 +683,24 @@ impl DynamoDbTarget {
         Ok(())
     }
 
-    /// A put of `item`, already parsed into `parsed` when `Some`.
-    fn put(item: &LiveItem, parsed: Option<Item>) -> Result<Pending> {
-        let parsed = match parsed {
-            Some(p) => p,
-            None => parse(item)?,
-        };
-        let put = built(
-            ddb::PutRequest::builder()
-                .set_item(Some(parsed.into()))
-                .build(),
-        )?;
-        Ok(Pending {
+    /// A put of `item`.
+    fn put(item: &LiveItem) -> Pending {
+        Pending {
             key: item.key.clone(),
             keys_json: item.keys.clone(),
-            request: ddb::WriteRequest::builder().put_request(put).build(),
+            image: Some(item.image.clone()),
             bytes: item.image.len() as u64,
-            put: true,
-        })
+        }
     }
 
-    fn delete(key: &[u8], keys: &SdkItem) -> Result<Pending> {
-        let delete = built(
-            ddb::DeleteRequest::builder()
-                .set_key(Some(keys.clone()))
-                .build(),
-        )?;
-        Ok(Pending {
+    /// A delete of the item with these key attributes.
+    fn delete(key: &[u8], keys: &SdkItem) -> Pending {
+        Pending {
             key: key.to_vec(),
             keys_json: rewind_format::item_to_json(&Item::from(keys.clone())),
-            request: ddb::WriteRequest::builder().delete_request(delete).build(),
+            image: None,
             bytes: 0,
-            put: false,
-        })
+        }
     }
 
     /// The writes that make `before` (this bucket's part of the table) equal to `items`.
@@ -706,8 +713,8 @@ impl DynamoDbTarget {
         let mut seen = HashSet::with_capacity(items.len());
         for item in items {
             seen.insert(item.key.as_slice());
-            let parsed = parse(item)?;
             if let Some((fp, _)) = before.get(&item.key) {
+                let parsed = parse(item)?;
                 let now = fingerprint(&parsed).map_err(|e| ReplayError::Invalid {
                     what: "restored item",
                     location: item.keys.clone(),
@@ -719,11 +726,11 @@ impl DynamoDbTarget {
                 }
                 out.changed += 1;
             }
-            writes.push(Self::put(item, Some(parsed))?);
+            writes.push(Self::put(item));
         }
         for (key, (_, keys)) in before {
             if !seen.contains(key.as_slice()) {
-                writes.push(Self::delete(key, keys)?);
+                writes.push(Self::delete(key, keys));
                 out.deleted += 1;
             }
         }
@@ -793,10 +800,7 @@ impl RestoreTarget for DynamoDbTarget {
         // bucket can be written again.
         let mut before = None;
         let writes = match session.mode {
-            WriteMode::Fresh | WriteMode::Resume => items
-                .iter()
-                .map(|item| Self::put(item, None))
-                .collect::<Result<Vec<_>>>(),
+            WriteMode::Fresh | WriteMode::Resume => Ok(items.iter().map(Self::put).collect()),
             WriteMode::Reconcile => {
                 let held = lock(&self.existing).remove(&bucket).unwrap_or_default();
                 let writes = Self::diff(&held, items, &mut out);
@@ -806,7 +810,7 @@ impl RestoreTarget for DynamoDbTarget {
         };
         let written = match writes {
             Ok(writes) => {
-                let puts = writes.iter().filter(|p| p.put);
+                let puts = writes.iter().filter(|p| p.image.is_some());
                 out.items_written = puts.clone().count() as u64;
                 out.bytes_written = puts.map(|p| p.bytes).sum();
                 self.write_all(writes, &session.key_names, stats).await
@@ -884,12 +888,70 @@ impl RestoreTarget for DynamoDbTarget {
 struct Pending {
     /// Canonical key bytes: how unprocessed requests are matched.
     key: Vec<u8>,
-    /// Key JSON, for messages.
+    /// Key attributes, canonical DynamoDB JSON: a delete's `Key`, and the item in messages.
     keys_json: String,
-    request: ddb::WriteRequest,
+    /// A put's item, canonical DynamoDB JSON; `None`: a delete.
+    image: Option<String>,
     /// Item bytes (DynamoDB JSON) of a put; 0 for a delete.
     bytes: u64,
-    put: bool,
+}
+
+/// The body of a BatchWriteItem call writing `pending` into `table`, written from the items'
+/// DynamoDB JSON as they are: `{"RequestItems":{TABLE:[{"PutRequest":{"Item":IMAGE}},
+/// {"DeleteRequest":{"Key":KEYS}},...]}}`.
+fn batch_body(table: &str, pending: &[Pending]) -> Bytes {
+    let table = serde_json::Value::from(table).to_string();
+    let requests: usize = pending
+        .iter()
+        .map(|p| p.image.as_ref().map_or(p.keys_json.len(), String::len) + 24)
+        .sum();
+    let mut body = Vec::with_capacity(24 + table.len() + requests);
+    body.extend_from_slice(b"{\"RequestItems\":{");
+    body.extend_from_slice(table.as_bytes());
+    body.extend_from_slice(b":[");
+    for (i, p) in pending.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        match &p.image {
+            Some(image) => {
+                body.extend_from_slice(b"{\"PutRequest\":{\"Item\":");
+                body.extend_from_slice(image.as_bytes());
+            }
+            None => {
+                body.extend_from_slice(b"{\"DeleteRequest\":{\"Key\":");
+                body.extend_from_slice(p.keys_json.as_bytes());
+            }
+        }
+        body.extend_from_slice(b"}}");
+    }
+    body.extend_from_slice(b"]}}");
+    Bytes::from(body)
+}
+
+/// Puts a body written by [`batch_body`] in place of the SDK's serialisation of the call's
+/// (empty) input, before the request is signed, so that the signature covers it.
+#[derive(Debug)]
+struct RawBody(Bytes);
+
+impl Intercept for RawBody {
+    fn name(&self) -> &'static str {
+        "RawBatchWriteBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        let request = context.request_mut();
+        request
+            .headers_mut()
+            .insert("content-length", self.0.len().to_string());
+        *request.body_mut() = self.0.clone().into();
+        Ok(())
+    }
 }
 
 /// Why a BatchWriteItem call failed.
@@ -926,14 +988,14 @@ impl SendFailure {
     }
 }
 
-/// Sends one BatchWriteItem call; returns the unprocessed requests. A seam, so tests can
-/// throttle without AWS.
+/// Sends one BatchWriteItem call with this body (see [`batch_body`]); returns the unprocessed
+/// requests. A seam, so tests can throttle without AWS.
 #[async_trait::async_trait]
 trait BatchSender: Send + Sync + fmt::Debug {
     async fn send_batch(
         &self,
         table: &str,
-        requests: Vec<ddb::WriteRequest>,
+        body: Bytes,
     ) -> std::result::Result<Vec<ddb::WriteRequest>, SendFailure>;
 }
 
@@ -947,19 +1009,32 @@ impl BatchSender for SdkSender {
     async fn send_batch(
         &self,
         table: &str,
-        requests: Vec<ddb::WriteRequest>,
+        body: Bytes,
     ) -> std::result::Result<Vec<ddb::WriteRequest>, SendFailure> {
-        // The SDK's own retries are off: throttling must reach the adaptive limit.
-        let out = self
+        let call = self
             .client
             .batch_write_item()
-            .request_items(table, requests)
+            // The input names the table (the endpoint rules read it); the body is ours.
+            .request_items(table, Vec::new())
             .customize()
+            // The SDK's own retries are off: throttling must reach the adaptive limit.
             .config_override(
                 aws_sdk_dynamodb::Config::builder().retry_config(RetryConfig::disabled()),
             )
-            .send()
+            .interceptor(RawBody(body))
+            .send();
+        // Spawned: signing, sending and reading the answer run on any worker thread, not on
+        // the one driving the restore.
+        let out = tokio::spawn(call)
             .await
+            .map_err(|e| match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => SendFailure {
+                    message: format!("BatchWriteItem call cancelled: {e}"),
+                    throttled: false,
+                    retryable: true,
+                },
+            })?
             .map_err(|e| SendFailure::from_sdk(&e))?;
         Ok(out
             .unprocessed_items
@@ -1258,13 +1333,68 @@ mod tests {
         written: Mutex<HashMap<Vec<u8>, usize>>,
     }
 
+    /// The requests a body carries, in the SDK's types (as the service reads them).
+    fn sent(table: &str, body: &[u8]) -> Vec<ddb::WriteRequest> {
+        let body: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
+        let item = |v: &serde_json::Value| -> SdkItem {
+            rewind_format::item_from_json(&v.to_string())
+                .expect("DynamoDB JSON")
+                .into()
+        };
+        body["RequestItems"][table]
+            .as_array()
+            .expect("requests for the table")
+            .iter()
+            .map(|r| match (r.get("PutRequest"), r.get("DeleteRequest")) {
+                (Some(put), None) => ddb::WriteRequest::builder()
+                    .put_request(
+                        ddb::PutRequest::builder()
+                            .set_item(Some(item(&put["Item"])))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+                (None, Some(delete)) => ddb::WriteRequest::builder()
+                    .delete_request(
+                        ddb::DeleteRequest::builder()
+                            .set_key(Some(item(&delete["Key"])))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+                _ => panic!("not a write request: {r}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batch_bodies_are_the_api_s_json_with_the_images_as_they_are() {
+        let mut put = DynamoDbTarget::put(&live(1));
+        put.image = Some(r#"{"n":{"N":"1E+2"},"pk":{"S":"k0001"}}"#.into());
+        let keys: SdkItem = HashMap::from([("pk".to_string(), SdkValue::S("k\"2".into()))]);
+        let delete = DynamoDbTarget::delete(b"k2", &keys);
+        let body = batch_body("my.table-1", &[put, delete]);
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"RequestItems":{"my.table-1":[{"PutRequest":{"Item":{"n":{"N":"1E+2"},"pk":{"S":"k0001"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"k\"2"}}}}]}}"#
+        );
+        let requests = sent("my.table-1", &body);
+        assert_eq!(
+            requests[0].put_request().unwrap().item()["n"],
+            SdkValue::N("1E+2".into()),
+            "numbers as written"
+        );
+        assert_eq!(requests[1].delete_request().unwrap().key(), &keys);
+    }
+
     #[async_trait::async_trait]
     impl BatchSender for Flaky {
         async fn send_batch(
             &self,
-            _table: &str,
-            mut requests: Vec<ddb::WriteRequest>,
+            table: &str,
+            body: Bytes,
         ) -> std::result::Result<Vec<ddb::WriteRequest>, SendFailure> {
+            let mut requests = sent(table, &body);
             assert!(requests.len() <= BATCH);
             tokio::time::sleep(Duration::from_millis(1)).await;
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
@@ -1359,12 +1489,12 @@ mod tests {
     impl BatchSender for Refuses {
         async fn send_batch(
             &self,
-            _table: &str,
-            requests: Vec<ddb::WriteRequest>,
+            table: &str,
+            body: Bytes,
         ) -> std::result::Result<Vec<ddb::WriteRequest>, SendFailure> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if self.retryable {
-                Ok(requests) // nothing processed, ever
+                Ok(sent(table, &body)) // nothing processed, ever
             } else {
                 Err(SendFailure {
                     message: "ValidationException: item too large".into(),
@@ -1397,6 +1527,24 @@ mod tests {
             }
         ));
         assert_eq!(refuses.calls.load(Ordering::SeqCst), 1, "no retry");
+    }
+
+    #[tokio::test]
+    async fn an_item_that_does_not_parse_is_named_when_the_call_is_refused() {
+        let refuses = Arc::new(Refuses {
+            retryable: false,
+            calls: AtomicUsize::new(0),
+        });
+        let target = offline_target(refuses.clone());
+        let mut bad = live(8);
+        bad.image = r#"{"pk":{"S":"k0008"},"v":{"N":"eight"}}"#.into();
+        let err = target
+            .write_bucket(0, &[live(7), bad], &WriteStats::default())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("ValidationException"), "{text}");
+        assert!(text.contains(r#"item {"pk":{"S":"k0008"}}"#), "{text}");
     }
 
     #[tokio::test]
