@@ -12,9 +12,9 @@ use arrow::datatypes::Int32Type;
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::schema::types::ColumnPath;
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use std::sync::Arc;
 
 /// How to write a file. Capture writes small files fast; compaction rewrites them at a high level.
@@ -78,7 +78,12 @@ pub fn write_change_file(
         .set_statistics_enabled(EnabledStatistics::Page);
     // Item text is nearly always unique per row: a dictionary only costs a hash of every image
     // before the writer gives up on it, and page-level min/max of item text prunes nothing.
-    for name in [columns::KEYS, columns::NEW_IMAGE, columns::OLD_IMAGE, columns::USER_IDENTITY] {
+    for name in [
+        columns::KEYS,
+        columns::NEW_IMAGE,
+        columns::OLD_IMAGE,
+        columns::USER_IDENTITY,
+    ] {
         let col = ColumnPath::from(name);
         props = props
             .set_column_dictionary_enabled(col.clone(), false)
