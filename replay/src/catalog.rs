@@ -47,8 +47,28 @@ pub struct SnapshotInfo {
     pub changes_from_ms: i64,
     /// Its bucket files: key and size.
     pub files: Vec<(String, u64)>,
+    /// The key-hash bucket of each of `files` (same order), and the snapshot's bucket count: a
+    /// restore split into as many buckets folds each file in place instead of spilling its rows
+    /// (empty and 0 in plans journaled before this was recorded).
+    #[serde(default)]
+    pub file_buckets: Vec<u32>,
+    /// See `file_buckets`.
+    #[serde(default)]
+    pub buckets: u32,
     /// A late record stamped at or before the snapshot arrived after it was cut: skip it.
     pub invalidated: bool,
+}
+
+impl SnapshotInfo {
+    /// Whether a restore of at least `wanted` buckets can use this snapshot's bucket split (and
+    /// so fold its files in place): every file's bucket is known and the count is a power of two
+    /// of at least `wanted`.
+    pub fn folds_in_place(&self, wanted: u32) -> bool {
+        self.buckets.is_power_of_two()
+            && self.buckets >= wanted
+            && self.file_buckets.len() == self.files.len()
+            && self.file_buckets.iter().all(|&b| b < self.buckets)
+    }
 }
 
 /// A quarantined record, as far as planning needs it.
@@ -266,6 +286,8 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
                 .iter()
                 .map(|f| (f.key.clone(), f.bytes))
                 .collect(),
+            file_buckets: manifest.files.iter().map(|f| f.bucket).collect(),
+            buckets: manifest.buckets,
             invalidated,
         });
     }

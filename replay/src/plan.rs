@@ -208,6 +208,14 @@ pub fn plan_restore(catalog: &Catalog, at: AtSpec, opts: &PlanOptions) -> Result
         skipped_quarantine,
     };
     plan.buckets = bucket_count_for(plan.input_bytes());
+    // A base already split finely enough sets the count: its files are then folded in place.
+    if let Some(base) = plan
+        .base
+        .as_ref()
+        .filter(|b| b.folds_in_place(plan.buckets))
+    {
+        plan.buckets = base.buckets;
+    }
     Ok(plan)
 }
 

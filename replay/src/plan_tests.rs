@@ -258,6 +258,8 @@ impl Cat {
             valid_from: s(valid_from),
             changes_from_ms: ms(changes_from),
             files: vec![(file.key(), 1_000)],
+            file_buckets: vec![0],
+            buckets: 1,
             invalidated: false,
         });
         self.catalog.snapshots.sort_by_key(|s| s.at);

@@ -13,7 +13,7 @@ use crate::fold::{fold_batches, FoldedBucket};
 use crate::plan::Plan;
 use crate::spill::{SpillDir, SpillSender};
 use crate::state::{LiveItem, StampRange, Tier};
-use arrow::array::{AsArray, UInt32Array};
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::TimestampMillisecondType;
 use futures::{StreamExt, TryStreamExt};
@@ -81,7 +81,13 @@ where
 {
     let dir = Arc::new(SpillDir::new(opts.spill_dir.as_deref())?);
     let counters = Arc::new(Counters::default());
-    spill(store, plan, opts, skip, &dir, &counters).await?;
+    // A base split into the plan's buckets is folded file by file in place; otherwise its rows
+    // are spilled with the changes.
+    let in_place = plan
+        .base
+        .as_ref()
+        .filter(|b| b.buckets == plan.buckets && b.folds_in_place(plan.buckets));
+    spill(store, plan, opts, skip, in_place.is_none(), &dir, &counters).await?;
 
     let todo: Vec<u32> = (0..plan.buckets).filter(|b| !skip.contains(b)).collect();
     let items = AtomicU64::new(0);
@@ -93,9 +99,31 @@ where
             let dir = Arc::clone(&dir);
             let (items, keys_seen, on_bucket) = (items_ref, keys_ref, on_bucket_ref);
             let object = format!("{} (bucket {bucket})", plan.table);
+            let counters = Arc::clone(&counters);
+            let base_files: Vec<(String, u64)> = in_place
+                .map(|b| {
+                    b.files
+                        .iter()
+                        .zip(&b.file_buckets)
+                        .filter(|(_, &fb)| fb == bucket)
+                        .map(|(f, _)| f.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let buckets = plan.buckets;
             async move {
+                let mut base = Vec::with_capacity(base_files.len());
+                for (key, size) in base_files {
+                    let bytes = fetch_pinned(store, &key, size, &counters).await?;
+                    base.push((store.describe(&key), bytes));
+                }
                 let state = tokio::task::spawn_blocking(move || {
-                    fold_bucket(&dir, bucket, &object, whole_life)
+                    let mut batches = Vec::new();
+                    for (name, bytes) in base {
+                        let rows = read_base_in_place(&name, bytes, bucket, buckets, &counters)?;
+                        batches.extend(rows.into_iter().map(|b| (Tier::Base, b)));
+                    }
+                    fold_bucket(&dir, bucket, &object, whole_life, batches)
                 })
                 .await
                 .expect("fold task panicked")?;
@@ -128,11 +156,13 @@ struct Counters {
     pruned: AtomicU64,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn spill(
     store: &Store,
     plan: &Plan,
     opts: &ReconstructOptions,
     skip: &BTreeSet<u32>,
+    spill_base: bool,
     dir: &SpillDir,
     counters: &Arc<Counters>,
 ) -> Result<()> {
@@ -141,6 +171,7 @@ async fn spill(
     let base_files = plan
         .base
         .iter()
+        .filter(|_| spill_base)
         .flat_map(|b| b.files.iter().map(|(k, s)| (Tier::Base, k.clone(), *s)));
     let change_files = plan
         .files
@@ -156,26 +187,7 @@ async fn spill(
             let skip = Arc::clone(&skip);
             let counters = Arc::clone(counters);
             async move {
-                let bytes = match store.get(&key).await {
-                    Ok(b) => b,
-                    Err(e) if e.is_not_found() => {
-                        return Err(ReplayError::PinnedFileGone {
-                            key: store.describe(&key),
-                        })
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                if bytes.len() as u64 != size {
-                    return Err(ReplayError::PinnedFileGone {
-                        key: format!(
-                            "{} (planned at {size} bytes, now {})",
-                            store.describe(&key),
-                            bytes.len()
-                        ),
-                    });
-                }
-                counters.files.fetch_add(1, Ordering::Relaxed);
-                counters.bytes.fetch_add(size, Ordering::Relaxed);
+                let bytes = fetch_pinned(store, &key, size, &counters).await?;
                 let object = store.describe(&key);
                 tokio::task::spawn_blocking(move || {
                     route_file(&object, bytes, tier, range, buckets, &skip, &tx, &counters)
@@ -282,13 +294,86 @@ fn route_file(
     Ok(())
 }
 
+/// Fetches a pinned object, refusing one that is gone or changed size since the plan.
+async fn fetch_pinned(
+    store: &Store,
+    key: &str,
+    size: u64,
+    counters: &Counters,
+) -> Result<bytes::Bytes> {
+    let bytes = match store.get(key).await {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => {
+            return Err(ReplayError::PinnedFileGone {
+                key: store.describe(key),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if bytes.len() as u64 != size {
+        return Err(ReplayError::PinnedFileGone {
+            key: format!(
+                "{} (planned at {size} bytes, now {})",
+                store.describe(key),
+                bytes.len()
+            ),
+        });
+    }
+    counters.files.fetch_add(1, Ordering::Relaxed);
+    counters.bytes.fetch_add(size, Ordering::Relaxed);
+    Ok(bytes)
+}
+
+/// Decodes a base file of `bucket` for folding in place, checking that every row belongs to
+/// the bucket its manifest says (a row elsewhere would be folded apart from its key's changes).
+fn read_base_in_place(
+    object: &str,
+    bytes: bytes::Bytes,
+    bucket: u32,
+    buckets: u32,
+    counters: &Counters,
+) -> Result<Vec<RecordBatch>> {
+    let reader = ChangeFileReader::open_columns(object, bytes, VERSION_COLUMNS)?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        let keys = batch
+            .column_by_name(columns::KEY)
+            .and_then(|c| c.as_binary_opt::<i32>())
+            .ok_or_else(|| {
+                ReplayError::Format(rewind_format::FormatError::Schema {
+                    object: object.to_string(),
+                    detail: "key column missing or not binary".into(),
+                })
+            })?;
+        let misplaced = (0..batch.num_rows())
+            .map(|r| (r, bucket_of(keys.value(r), buckets)))
+            .find(|&(_, b)| b != bucket);
+        if let Some((row, found)) = misplaced {
+            return Err(ReplayError::Invalid {
+                what: "snapshot bucket file",
+                location: object.to_string(),
+                reason: format!(
+                    "row {row} hashes to bucket {found} of {buckets}, but the manifest files it under bucket {bucket}"
+                ),
+            });
+        }
+        let n = batch.num_rows() as u64;
+        counters.rows.fetch_add(n, Ordering::Relaxed);
+        counters.applied.fetch_add(n, Ordering::Relaxed);
+        out.push(batch);
+    }
+    Ok(out)
+}
+
+/// Folds one bucket: `batches` (base rows read in place, if any) and its spilled rows.
 fn fold_bucket(
     dir: &SpillDir,
     bucket: u32,
     object: &str,
     whole_life: bool,
+    mut batches: Vec<(Tier, RecordBatch)>,
 ) -> Result<FoldedBucket> {
-    let mut batches = Vec::new();
     for tier in [Tier::Base, Tier::Change] {
         batches.extend(dir.read(tier, bucket)?.into_iter().map(|b| (tier, b)));
     }
