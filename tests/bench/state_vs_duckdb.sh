@@ -30,11 +30,12 @@ SNAP="$("$VENV/bin/python" -c "import datetime,sys; t=datetime.datetime.fromisof
 "$REWIND" --output json compact --table shop --store "$STORE" --no-probe --no-merge --at "$SNAP" >"$WORK/compact.json"
 
 t0=$(now)
-"$REWIND" --output json restore --table shop --store "$STORE" --at "$END" --to dynamodb://unused \
-    --dry-run --spill-dir "$WORK" >"$WORK/rewind.json"
+/usr/bin/time -f "%M" -o "$WORK/rewind.rss" "$REWIND" --output json restore --table shop \
+    --store "$STORE" --at "$END" --to dynamodb://unused --dry-run --spill-dir "$WORK" >"$WORK/rewind.json"
 t1=$(now)
 
-"$VENV/bin/python" - "$STORE" "$WORK/rewind.json" "$t0" "$t1" <<'PY'
+# Peak RSS of each side too: rewind spills to disk to stay bounded, DuckDB works in memory.
+/usr/bin/time -f "%M" -o "$WORK/duckdb.rss" "$VENV/bin/python" - "$STORE" "$WORK/rewind.json" "$t0" "$t1" <<'PY'
 import duckdb, json, os, sys, time
 store, report_path, t0, t1 = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 r = json.load(open(report_path))
@@ -69,3 +70,5 @@ print(f"DuckDB window query (in process):          {duck:6.2f} s  {items} items,
 print(f"rewind / DuckDB: {rewind / duck:.2f}")
 assert (items, image_bytes) == (r["items"], r["item_bytes"]), "the two disagree"
 PY
+printf 'peak RSS: rewind %s MiB, DuckDB (python process) %s MiB\n' \
+    "$(( $(cat "$WORK/rewind.rss") / 1024 ))" "$(( $(tail -1 "$WORK/duckdb.rss") / 1024 ))"
