@@ -1,7 +1,7 @@
 //! Local spill files: rows routed by key-hash bucket to files on local disk (Arrow IPC stream
 //! files, uncompressed: LZ4 cost 40 % of a reconstruction's time for half the disk), so that work over a whole table (a restore, a full backup, a compaction) holds
-//! one bucket in memory at a time. One writer thread owns every file; any number of producers
-//! send it batches through a bounded channel.
+//! one bucket in memory at a time. Each writer thread owns the files of its buckets; any number
+//! of producers send them batches through bounded channels.
 
 use crate::error::{ReplayError, Result};
 use crate::state::Tier;
@@ -39,14 +39,17 @@ impl SpillDir {
         self.dir.path()
     }
 
-    /// Starts the writer thread.
+    /// Starts the writer threads: [`WRITERS`] of them, each owning the buckets congruent to
+    /// its index (one thread was a third of a reconstruction's CPU and its bottleneck).
     pub fn writer(&self) -> SpillWriter {
-        let (tx, rx) = mpsc::sync_channel::<Routed>(4);
-        let root = self.path().to_path_buf();
-        SpillWriter {
-            tx,
-            thread: std::thread::spawn(move || write_spills(&root, rx)),
-        }
+        let (txs, threads) = (0..WRITERS)
+            .map(|_| {
+                let (tx, rx) = mpsc::sync_channel::<Routed>(4);
+                let root = self.path().to_path_buf();
+                (tx, std::thread::spawn(move || write_spills(&root, rx)))
+            })
+            .unzip();
+        SpillWriter { txs, threads }
     }
 
     /// Reads one bucket's batches of a tier back (none if nothing was spilled there).
@@ -77,17 +80,20 @@ struct Routed {
 /// made the spill cost more than the fold: held rows are written as one message per bucket.
 const HOLD_BYTES: usize = 16 << 20;
 
-/// Sends batches to the writer thread; [`SpillWriter::finish`] waits until all are on disk.
+/// Writer threads: bucket b is written by thread b % WRITERS.
+const WRITERS: usize = 2;
+
+/// Sends batches to the writer threads; [`SpillWriter::finish`] waits until all are on disk.
 #[derive(Debug)]
 pub struct SpillWriter {
-    tx: mpsc::SyncSender<Routed>,
-    thread: std::thread::JoinHandle<Result<()>>,
+    txs: Vec<mpsc::SyncSender<Routed>>,
+    threads: Vec<std::thread::JoinHandle<Result<()>>>,
 }
 
 /// A cloneable handle producers send through.
 #[derive(Debug, Clone)]
 pub struct SpillSender {
-    tx: mpsc::SyncSender<Routed>,
+    txs: Vec<mpsc::SyncSender<Routed>>,
 }
 
 impl SpillSender {
@@ -96,13 +102,25 @@ impl SpillSender {
     /// (its error is reported by [`SpillWriter::finish`]).
     pub fn send(&self, tier: Tier, bucket: u32, rows: RecordBatch) -> bool {
         let runs = vec![(bucket, 0, rows.num_rows())];
-        self.tx.send(Routed { tier, rows, runs }).is_ok()
+        self.send_runs(tier, rows, runs)
     }
 
     /// Appends the rows of several buckets at once: `runs` are (bucket, first row, rows) of
     /// `rows`, which holds each bucket's rows consecutively. `false` as for [`SpillSender::send`].
     pub fn send_runs(&self, tier: Tier, rows: RecordBatch, runs: Vec<(u32, usize, usize)>) -> bool {
-        self.tx.send(Routed { tier, rows, runs }).is_ok()
+        let mut per_writer = vec![Vec::new(); self.txs.len()];
+        for run in runs {
+            per_writer[run.0 as usize % self.txs.len()].push(run);
+        }
+        // Each writer gets the batch (shared buffers, not a copy) and its buckets' runs.
+        per_writer
+            .into_iter()
+            .zip(&self.txs)
+            .filter(|(runs, _)| !runs.is_empty())
+            .all(|(runs, tx)| {
+                let rows = rows.clone();
+                tx.send(Routed { tier, rows, runs }).is_ok()
+            })
     }
 }
 
@@ -110,14 +128,19 @@ impl SpillWriter {
     /// A handle for one producer.
     pub fn sender(&self) -> SpillSender {
         SpillSender {
-            tx: self.tx.clone(),
+            txs: self.txs.clone(),
         }
     }
 
     /// Closes every file; the first write error, if any.
     pub fn finish(self) -> Result<()> {
-        drop(self.tx);
-        self.thread.join().expect("spill writer panicked")
+        drop(self.txs);
+        let results: Vec<Result<()>> = self
+            .threads
+            .into_iter()
+            .map(|t| t.join().expect("spill writer panicked"))
+            .collect();
+        results.into_iter().collect()
     }
 }
 
