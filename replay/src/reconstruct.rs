@@ -13,7 +13,7 @@ use crate::fold::{fold_batches, FoldedBucket};
 use crate::plan::Plan;
 use crate::spill::{SpillDir, SpillSender};
 use crate::state::{LiveItem, StampRange, Tier};
-use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::array::{AsArray, BinaryArray, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::TimestampMillisecondType;
 use futures::{StreamExt, TryStreamExt};
@@ -235,16 +235,8 @@ fn route_file(
         counters
             .rows
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-        let schema_err = |detail: &str| {
-            ReplayError::Format(rewind_format::FormatError::Schema {
-                object: object.to_string(),
-                detail: detail.to_string(),
-            })
-        };
-        let keys = batch
-            .column_by_name(columns::KEY)
-            .and_then(|c| c.as_binary_opt::<i32>())
-            .ok_or_else(|| schema_err("key column missing or not binary"))?;
+        let schema_err = |detail: &str| schema_error(object, detail);
+        let keys = key_column(object, &batch)?;
         let stamps = batch
             .column_by_name(columns::APPROXIMATE_CREATION_TIME)
             .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
@@ -294,6 +286,21 @@ fn route_file(
     Ok(())
 }
 
+fn schema_error(object: &str, detail: &str) -> ReplayError {
+    ReplayError::Format(rewind_format::FormatError::Schema {
+        object: object.to_string(),
+        detail: detail.to_string(),
+    })
+}
+
+/// The batch's canonical keys, which routing and the in-place check hash.
+fn key_column<'a>(object: &str, batch: &'a RecordBatch) -> Result<&'a BinaryArray> {
+    batch
+        .column_by_name(columns::KEY)
+        .and_then(|c| c.as_binary_opt::<i32>())
+        .ok_or_else(|| schema_error(object, "key column missing or not binary"))
+}
+
 /// Fetches a pinned object, refusing one that is gone or changed size since the plan.
 async fn fetch_pinned(
     store: &Store,
@@ -337,15 +344,7 @@ fn read_base_in_place(
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch?;
-        let keys = batch
-            .column_by_name(columns::KEY)
-            .and_then(|c| c.as_binary_opt::<i32>())
-            .ok_or_else(|| {
-                ReplayError::Format(rewind_format::FormatError::Schema {
-                    object: object.to_string(),
-                    detail: "key column missing or not binary".into(),
-                })
-            })?;
+        let keys = key_column(object, &batch)?;
         let misplaced = (0..batch.num_rows())
             .map(|r| (r, bucket_of(keys.value(r), buckets)))
             .find(|&(_, b)| b != bucket);
