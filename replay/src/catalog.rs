@@ -57,6 +57,22 @@ pub struct SnapshotInfo {
     pub buckets: u32,
     /// A late record stamped at or before the snapshot arrived after it was cut: skip it.
     pub invalidated: bool,
+    /// For a full backup: what its usability depends on (`None` for a compacted snapshot).
+    #[serde(default)]
+    pub scan: Option<ScanInfo>,
+}
+
+/// What a full backup's usability depends on: the stream the changes over it come from, and
+/// when its scan ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanInfo {
+    /// The table's stream when the scan started (`None`: a manifest from before this was
+    /// recorded, when the backup required capture to be running already).
+    pub stream_label: Option<String>,
+    /// When the scan started and ended, ms.
+    pub scan_start_ms: i64,
+    /// See `scan_start_ms`.
+    pub scan_end_ms: i64,
 }
 
 impl SnapshotInfo {
@@ -112,6 +128,80 @@ pub struct Catalog {
     pub descriptions: Vec<DescribedAt>,
     /// Retention deleted every change file of the hours ending at or before this (ms).
     pub changes_deleted_before_ms: Option<i64>,
+    /// What is known of whether the change log covers the table's whole life.
+    pub whole_life: Option<WholeLifeEvidence>,
+}
+
+/// The verdict of a whole-life check ([`crate::whole_life`]): whether the change log holds
+/// every item the table had since its first stream began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WholeLifeVerdict {
+    /// A full backup's Scan found nothing the log does not explain.
+    Confirmed,
+    /// An item the log never inserted exists (or existed): it predates the stream.
+    Refuted,
+}
+
+/// A stored whole-life verdict and the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WholeLifeEvidence {
+    /// The verdict.
+    pub verdict: WholeLifeVerdict,
+    /// The snapshot whose Scan was compared with the log, when one was.
+    pub snapshot: Option<String>,
+    /// The second both were compared at, when they were.
+    pub compared_at: Option<i64>,
+    /// What was found, in words (the item that refutes it, or what confirmed it).
+    pub reason: String,
+    /// When the verdict was reached, ms.
+    pub decided_at_ms: i64,
+}
+
+/// Reads the stored whole-life verdict: a refutation outranks a confirmation.
+pub async fn load_whole_life(
+    store: &dyn ObjectStore,
+    table: &str,
+) -> Result<Option<WholeLifeEvidence>> {
+    for key in [
+        layout::whole_life_refuted(table),
+        layout::whole_life_confirmed(table),
+    ] {
+        match store.get(&key).await {
+            Ok(body) => {
+                return serde_json::from_slice(&body)
+                    .map(Some)
+                    .map_err(|e| ReplayError::Invalid {
+                        what: "whole-life verdict",
+                        location: store.describe(&key),
+                        reason: e.to_string(),
+                    })
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// Stores a whole-life verdict, put-if-absent: the first verdict of each kind stands, and a
+/// refutation is never withdrawn. Returns the verdict now in force.
+pub async fn record_whole_life(
+    store: &dyn ObjectStore,
+    table: &str,
+    evidence: &WholeLifeEvidence,
+) -> Result<Option<WholeLifeEvidence>> {
+    let key = match evidence.verdict {
+        WholeLifeVerdict::Confirmed => layout::whole_life_confirmed(table),
+        WholeLifeVerdict::Refuted => layout::whole_life_refuted(table),
+    };
+    let body = serde_json::to_vec_pretty(evidence).expect("serialisable");
+    match store.put_if_absent(&key, body.into()).await {
+        Ok(_) => {}
+        Err(e) if e.is_already_exists() => {}
+        Err(e) => return Err(e.into()),
+    }
+    load_whole_life(store, table).await
 }
 
 /// The retention marker (`tables/table=<t>/retention.json`).
@@ -168,6 +258,7 @@ pub async fn load_catalog(
         changes_deleted_before_ms: load_retention_marker(store, table)
             .await?
             .map(|m| m.changes_deleted_before_ms),
+        whole_life: load_whole_life(store, table).await?,
     })
 }
 
@@ -289,6 +380,19 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
             file_buckets: manifest.files.iter().map(|f| f.bucket).collect(),
             buckets: manifest.buckets,
             invalidated,
+            scan: match &manifest.kind {
+                rewind_format::SnapshotKind::Scan {
+                    stream_label,
+                    scan_start_ms,
+                    scan_end_ms,
+                    ..
+                } => Some(ScanInfo {
+                    stream_label: stream_label.clone(),
+                    scan_start_ms: *scan_start_ms,
+                    scan_end_ms: *scan_end_ms,
+                }),
+                rewind_format::SnapshotKind::Compacted { .. } => None,
+            },
         });
     }
     out.sort_by_key(|s| (s.at, s.manifest_key.clone()));

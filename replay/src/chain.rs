@@ -54,13 +54,12 @@ pub fn check_links(keys: &str, links: &[Link<'_>], whole_life: bool) -> Result<(
         return Ok(());
     };
     if whole_life && first.event != EventName::Insert {
-        return Err(broken(
-            first,
-            format!(
-                "its first version is a {}, but the log covers the table's whole life, so its INSERT is missing",
-                first.event.as_str()
-            ),
-        ));
+        return Err(ReplayError::MissingInsert {
+            key: keys.to_string(),
+            stream_label: first.stream_label.to_string(),
+            sequence_number: first.sequence_number.to_string(),
+            event: first.event.as_str(),
+        });
     }
     let mut prev = first;
     for cur in changes {
@@ -156,7 +155,7 @@ mod tests {
     #[test]
     fn a_missing_insert_is_named() {
         let e = check(&[rec(5, EventName::Modify, "b", Some("a"))], true).unwrap_err();
-        assert!(e.contains("INSERT is missing"), "{e}");
+        assert!(e.contains("has no INSERT in the change log"), "{e}");
         // With a base (not the whole life) the first change links to the base: not checked.
         assert_eq!(
             check(&[rec(5, EventName::Modify, "b", Some("a"))], false),

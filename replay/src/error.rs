@@ -79,6 +79,29 @@ pub enum ReplayError {
         /// What does not link.
         detail: String,
     },
+    /// A whole-life restore met an item whose first version is not an INSERT: the item existed
+    /// before the log began, so the log does not cover the table's whole life. Restores record
+    /// that durably ([`crate::whole_life`]) and plan again from a snapshot.
+    #[error("item {key} has no INSERT in the change log: its first version (stream {stream_label} sequence {sequence_number}) is a {event}, so it existed before capture saw it and the change log does not cover the table's whole life")]
+    MissingInsert {
+        /// The item's key attributes, DynamoDB JSON.
+        key: String,
+        /// Stream label of its first version.
+        stream_label: String,
+        /// Its sequence number.
+        sequence_number: String,
+        /// MODIFY or REMOVE.
+        event: &'static str,
+    },
+    /// A restore failed after it had created or changed its target; `what` says what became of
+    /// the target (removed, or kept for a resume).
+    #[error("{cause}; {what}")]
+    TargetFailed {
+        /// What failed.
+        cause: Box<ReplayError>,
+        /// What became of the target.
+        what: String,
+    },
     /// A command-line argument could not be read.
     #[error("{argument} {value:?}: {reason}")]
     BadArgument {
@@ -132,6 +155,9 @@ pub enum ReplayError {
 impl ReplayError {
     /// Whether the failure is in the request (exit code 2) rather than the system (exit 3).
     pub fn is_bad_input(&self) -> bool {
+        if let ReplayError::TargetFailed { cause, .. } = self {
+            return cause.is_bad_input();
+        }
         matches!(
             self,
             ReplayError::NothingRestorable { .. }

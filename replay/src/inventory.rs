@@ -4,7 +4,7 @@
 use crate::at::format_second;
 use crate::catalog::load_catalog;
 use crate::error::Result;
-use crate::window::{restorable_window, Interval, WindowOptions};
+use crate::window::{restorable_window, Interval, SnapshotUse, WholeLife, WindowOptions};
 use rewind_store::layout::{self, CheckpointKey};
 use rewind_store::Store;
 use serde::Serialize;
@@ -33,6 +33,10 @@ pub struct TableSummary {
     pub change_bytes: u64,
     /// Complete snapshots.
     pub snapshots: u64,
+    /// Each snapshot and whether restores can use it, oldest first.
+    pub snapshot_states: Vec<SnapshotLine>,
+    /// What is known of the change log covering the whole life.
+    pub whole_life: WholeLife,
     /// Streams (labels) captured.
     pub streams: Vec<String>,
     /// Shards with checkpoints; of them, ended.
@@ -45,9 +49,28 @@ pub struct TableSummary {
     pub quarantined: u64,
 }
 
-/// Tables with capture state in the store.
+/// One snapshot as `ls` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotLine {
+    /// Its name time, RFC 3339.
+    pub at: String,
+    /// `full backup` (a Scan) or `snapshot` (a compaction).
+    pub kind: &'static str,
+    /// First second it can be the base of a restore, RFC 3339.
+    pub valid_from: String,
+    /// Usable, waiting for capture, refused, invalidated.
+    pub status: SnapshotUse,
+    /// The same, in words.
+    pub status_text: String,
+}
+
+/// Tables with capture state or backups in the store.
 pub async fn list_tables(store: &Store) -> Result<Vec<String>> {
     let mut tables = BTreeSet::new();
+    // A table backed up before capture started has an owner claim and no checkpoint yet.
+    for meta in rewind_store::list_all(store.as_ref(), &layout::all_tables_prefix()).await? {
+        tables.extend(layout::parse_table_owner(&meta.key));
+    }
     for meta in rewind_store::list_all(store.as_ref(), &layout::all_checkpoints_prefix()).await? {
         if let Ok(k) = CheckpointKey::parse(&meta.key) {
             tables.insert(k.table);
@@ -75,6 +98,25 @@ pub async fn summarize(store: &Store, table: &str, opts: &WindowOptions) -> Resu
         change_files: catalog.change_files.len() as u64,
         change_bytes: catalog.change_files.iter().map(|f| f.size).sum(),
         snapshots: catalog.snapshots.len() as u64,
+        snapshot_states: window
+            .snapshots
+            .iter()
+            .map(|s| SnapshotLine {
+                at: format_second(s.at),
+                kind: if s.scan { "full backup" } else { "snapshot" },
+                valid_from: format_second(s.valid_from),
+                status_text: match &s.status {
+                    SnapshotUse::Usable => format!("usable from {}", format_second(s.valid_from)),
+                    SnapshotUse::WaitingForCapture(why) => format!("waiting for capture: {why}"),
+                    SnapshotUse::Refused(why) => format!("not usable: {why}"),
+                    SnapshotUse::Invalidated => {
+                        "invalidated by records captured late (restores skip it)".to_string()
+                    }
+                },
+                status: s.status.clone(),
+            })
+            .collect(),
+        whole_life: window.whole_life.clone(),
         streams: catalog
             .checkpoints
             .iter()

@@ -111,6 +111,19 @@ impl JournalRef {
         Ok(())
     }
 
+    /// Removes the journal and its bucket markers (a restore given up, its target removed).
+    pub async fn remove(&self, store: &dyn ObjectStore) -> Result<()> {
+        self.clear_done(store).await?;
+        match store
+            .delete(&layout::restore_journal(&self.table, &self.digest))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Forgets every bucket marker (a restore that starts over).
     pub async fn clear_done(&self, store: &dyn ObjectStore) -> Result<()> {
         let prefix = layout::restore_done_prefix(&self.table, &self.digest);

@@ -14,6 +14,7 @@ pub mod dry_run;
 pub mod error;
 pub mod fingerprint;
 pub mod fold;
+pub mod folded;
 pub mod history;
 pub mod inventory;
 pub mod journal;
@@ -24,6 +25,7 @@ pub mod spill;
 pub mod state;
 pub mod target;
 pub mod verify;
+pub mod whole_life;
 pub mod window;
 
 pub use at::AtSpec;

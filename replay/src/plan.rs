@@ -7,7 +7,7 @@ use crate::bucket::bucket_count_for;
 use crate::catalog::{Catalog, SnapshotInfo};
 use crate::error::{ReplayError, Result};
 use crate::state::StampRange;
-use crate::window::{restorable_window, BaseRef, Interval, Window, WindowOptions};
+use crate::window::{restorable_window, BaseRef, Interval, SnapshotUse, Window, WindowOptions};
 use chrono::{DateTime, Utc};
 use rewind_capture::TableDescription;
 use rewind_store::layout::HourPartition;
@@ -240,18 +240,28 @@ pub fn key_names_of(description: &TableDescription) -> Vec<String> {
 }
 
 fn nothing_reason(catalog: &Catalog, window: &Window) -> String {
+    let snapshots = describe_snapshots(window);
     if catalog.checkpoints.is_empty() {
-        return "capture has not run for this table (no checkpoints in the store)".into();
+        return format!(
+            "capture has not run for this table (no checkpoints in the store){}",
+            if snapshots.is_empty() {
+                String::new()
+            } else {
+                format!("; {snapshots}")
+            }
+        );
     }
     let Some(watermark) = window.watermark else {
         return "capture has not read any shard through yet".into();
     };
     match &window.not_whole_life {
-        Some(why) if catalog.snapshots.is_empty() => format!(
-            "the change log does not cover the table's whole life ({why}) and no snapshot exists yet; take a full backup (rewind backup)"
-        ),
-        Some(why) if catalog.snapshots.iter().all(|s| s.invalidated) => format!(
-            "the change log does not cover the table's whole life ({why}) and every snapshot is invalidated; take a full backup (rewind backup)"
+        Some(why) if window.spans.is_empty() => format!(
+            "the change log does not cover the table's whole life ({why}); {}",
+            if snapshots.is_empty() {
+                "no snapshot exists yet; take a full backup (rewind backup)".to_string()
+            } else {
+                snapshots
+            }
         ),
         // No hole: the only thing missing is capture reaching the first restorable second.
         _ if window.holes.is_empty() => format!(
@@ -260,4 +270,27 @@ fn nothing_reason(catalog: &Catalog, window: &Window) -> String {
         ),
         _ => "every restorable span is cut by a gap".into(),
     }
+}
+
+/// The snapshots that are not usable, and why, in one phrase.
+pub fn describe_snapshots(window: &Window) -> String {
+    let parts: Vec<String> = window
+        .snapshots
+        .iter()
+        .filter_map(|s| {
+            let what = if s.scan { "full backup" } else { "snapshot" };
+            let at = format_second(s.at);
+            match &s.status {
+                SnapshotUse::Usable => None,
+                SnapshotUse::WaitingForCapture(why) => {
+                    Some(format!("{what} at {at} is waiting for capture ({why})"))
+                }
+                SnapshotUse::Refused(why) => Some(format!("{what} at {at} cannot be used: {why}")),
+                SnapshotUse::Invalidated => Some(format!(
+                    "{what} at {at} is invalidated by records captured late; take a full backup (rewind backup)"
+                )),
+            }
+        })
+        .collect();
+    parts.join("; ")
 }

@@ -8,11 +8,16 @@
 //! watermark is the last full second of 09:00:00.500 − 2 s = 08:59:58.500, that is 08:59:57.
 
 use crate::at::{format_second, AtSpec};
-use crate::catalog::{Catalog, CatalogFile, DescribedAt, QuarantineEntry, SnapshotInfo};
+use crate::catalog::{
+    Catalog, CatalogFile, DescribedAt, QuarantineEntry, ScanInfo, SnapshotInfo, WholeLifeEvidence,
+    WholeLifeVerdict,
+};
 use crate::error::ReplayError;
 use crate::plan::{plan_restore, Plan, PlanOptions};
 use crate::state::StampRange;
-use crate::window::{restorable_window, BaseRef, Interval, Span, WindowOptions};
+use crate::window::{
+    restorable_window, BaseRef, Interval, SnapshotUse, Span, WholeLife, WindowOptions,
+};
 use chrono::{DateTime, Utc};
 use rewind_capture::description::{KeySchemaElement, ProvisionedThroughput, StreamSetting};
 use rewind_capture::{Checkpoint, Gap, TableDescription};
@@ -142,15 +147,36 @@ impl Cat {
     }
 
     /// Created at 06:00:00 with its stream L1; shard-1 read through 09:00:00.500, first read at
-    /// 06:00:01. Watermark 08:59:57.
+    /// 06:00:01; a full backup confirmed that the log covers the whole life. Watermark 08:59:57.
     fn whole_life() -> Self {
-        Cat::bare().described("06:00:00", Some("06:00:00")).shard(
-            L1,
-            S1,
-            None,
-            "09:00:00.500",
-            false,
-        )
+        Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .shard(L1, S1, None, "09:00:00.500", false)
+            .confirmed()
+    }
+
+    /// A stored verdict: a full backup's Scan agreed with the log.
+    fn confirmed(mut self) -> Self {
+        self.catalog.whole_life = Some(WholeLifeEvidence {
+            verdict: WholeLifeVerdict::Confirmed,
+            snapshot: None,
+            compared_at: None,
+            reason: "agreed".into(),
+            decided_at_ms: 0,
+        });
+        self
+    }
+
+    /// A stored verdict: an item the log never inserted.
+    fn refuted(mut self, reason: &str) -> Self {
+        self.catalog.whole_life = Some(WholeLifeEvidence {
+            verdict: WholeLifeVerdict::Refuted,
+            snapshot: None,
+            compared_at: None,
+            reason: reason.into(),
+            decided_at_ms: 0,
+        });
+        self
     }
 
     /// [`Cat::whole_life`] with the usual change files (see [`Cat::usual_files`]).
@@ -261,11 +287,35 @@ impl Cat {
             file_buckets: vec![0],
             buckets: 1,
             invalidated: false,
+            scan: None,
         });
         self.catalog.snapshots.sort_by_key(|s| s.at);
         self
     }
 
+    /// A full backup of stream `label` whose scan ran from `start` to `end`: valid from
+    /// ceil(end) + 5 s, changes from floor(start) − 5 s (the backup's margins).
+    fn backup(mut self, start: &str, end: &str, label: Option<&str>) -> Self {
+        let valid_from = (ms(end) + 999).div_euclid(1000) + 5;
+        let changes_from = ms(start).div_euclid(1000) * 1000 - 5_000;
+        self = self.snapshot(
+            &format_second(valid_from),
+            &format_second(valid_from),
+            &format_second(changes_from / 1000),
+        );
+        let snap = self
+            .catalog
+            .snapshots
+            .iter_mut()
+            .find(|x| x.at == valid_from)
+            .unwrap();
+        snap.scan = Some(ScanInfo {
+            stream_label: label.map(str::to_string),
+            scan_start_ms: ms(start),
+            scan_end_ms: ms(end),
+        });
+        self
+    }
     /// A compacted snapshot: exactly the state at `at`.
     fn compacted_snapshot(self, at: &str) -> Self {
         let next = format_second(s(at) + 1);
@@ -691,13 +741,10 @@ fn whole_life_restore_points() {
         ),
         case(
             "a stream created 0.9 s after the table starts at its own second",
-            Cat::bare().described("06:00:00", Some("06:00:00")).shard(
-                "2026-11-26T06:00:00.900",
-                S1,
-                None,
-                "09:00:00.500",
-                false,
-            ),
+            Cat::bare()
+                .described("06:00:00", Some("06:00:00"))
+                .shard("2026-11-26T06:00:00.900", S1, None, "09:00:00.500", false)
+                .confirmed(),
             at("05:59:59"),
             outside("05:59:59", None, Some("06:00:00")),
         ),
@@ -707,26 +754,19 @@ fn whole_life_restore_points() {
 #[test]
 fn whole_life_rule() {
     let not_whole = |name, cat| case(name, cat, AtSpec::Latest, Want::Nothing(vec![]));
+    let unconfirmed = || Cat::bare().shard(L1, S1, None, "09:00:00.500", false);
     let mut cases = vec![
         not_whole(
-            "stream enabled an hour after the table was created",
-            Cat::bare().described("06:00:00", Some("05:00:00")).shard(
-                L1,
-                S1,
-                None,
-                "09:00:00.500",
-                false,
-            ),
+            "stream enabled an hour after the table was created, nothing confirmed",
+            unconfirmed().described("06:00:00", Some("05:00:00")),
         ),
         not_whole(
-            "stream enabled 2 s after creation (tolerance 1 s)",
-            Cat::bare().described("06:00:00", Some("05:59:58")).shard(
-                L1,
-                S1,
-                None,
-                "09:00:00.500",
-                false,
-            ),
+            "stream enabled within a second of creation, nothing confirmed (the moto case)",
+            unconfirmed().described("06:00:00", Some("05:59:59.900")),
+        ),
+        not_whole(
+            "stream given at creation, nothing confirmed",
+            unconfirmed().described("06:00:00", Some("06:00:00")),
         ),
         not_whole(
             "capture first read the shard 24 h + 1 s after the stream began",
@@ -749,33 +789,28 @@ fn whole_life_rule() {
             Cat::bare()
                 .described("06:00:00", Some("06:00:00"))
                 .shard(L1, "shardId-2", Some("shardId-0"), "09:00:00.500", false)
-                .last_checkpoint(|c| c.first_captured_ms = Some(ms("2026-11-27T07:00:00"))),
-        ),
-        not_whole(
-            "no description at all",
-            Cat::bare().shard(L1, S1, None, "09:00:00.500", false),
-        ),
-        not_whole(
-            "a description without the creation time",
-            Cat::bare()
-                .described("06:00:00", None)
-                .shard(L1, S1, None, "09:00:00.500", false),
+                .last_checkpoint(|c| c.first_captured_ms = Some(ms("2026-11-27T07:00:00")))
+                .confirmed(),
         ),
         not_whole(
             "records lost before the first capture",
             Cat::whole_life().gap(L1, None, "06:30:00"),
         ),
+        not_whole(
+            "refuted by an item without an INSERT",
+            unconfirmed().refuted("item {\"pk\":{\"S\":\"a\"}} has no INSERT in the change log"),
+        ),
     ];
     let reasons = [
-        "the stream (2026-11-26T06:00:00.000) was not enabled when the table was created",
-        "the stream (2026-11-26T06:00:00.000) was not enabled when the table was created",
-        "capture first read shard shardId-1 more than 24 h after the stream began",
-        "capture first read shard shardId-1 more than 24 h after the stream began",
-        "shard shardId-1 has no record of when capture first read it",
-        "capture first read shard shardId-2 more than 24 h after the stream began",
-        "no stored table description gives the table's creation time",
-        "no stored table description gives the table's creation time",
+        "not confirmed: items written before the stream began would be missing",
+        "not confirmed: items written before the stream began would be missing",
+        "not confirmed: items written before the stream began would be missing",
+        "capture first read stream 2026-11-26T06:00:00.000 more than 24 h after it began",
+        "capture first read stream 2026-11-26T06:00:00.000 more than 24 h after it began",
+        "shard shardId-1 of stream 2026-11-26T06:00:00.000 has no record of when capture first read it",
+        "capture first read stream 2026-11-26T06:00:00.000 more than 24 h after it began",
         "stream 2026-11-26T06:00:00.000 lost records before its first capture",
+        "has no INSERT in the change log",
     ];
     assert_eq!(cases.len(), reasons.len());
     for (c, reason) in cases.iter_mut().zip(reasons) {
@@ -790,30 +825,27 @@ fn whole_life_rule() {
         );
         assert!(w.intervals.is_empty(), "{}", c.name);
         assert!(w.spans.is_empty(), "{}", c.name);
+        // No backup to compare with: nothing can confirm it yet.
+        assert_eq!(w.confirm_with(), None, "{}", c.name);
         // The refusal says why and what to do.
         c.want = Want::Nothing(vec![
             "the change log does not cover the table's whole life (",
             reason,
-            "and no snapshot exists yet",
+            "no snapshot exists yet",
             BACKUP,
         ]);
     }
     // The same refusal for a point in time as for `latest`.
     cases.push(case(
-        "a point in time, stream enabled late",
-        Cat::bare().described("06:00:00", Some("05:00:00")).shard(
-            L1,
-            S1,
-            None,
-            "09:00:00.500",
-            false,
-        ),
+        "a point in time, nothing confirmed",
+        unconfirmed().described("06:00:00", Some("05:00:00")),
         at("07:00:00"),
-        Want::Nothing(vec!["was not enabled when the table was created", BACKUP]),
+        Want::Nothing(vec!["not confirmed", BACKUP]),
     ));
     run(cases);
 
-    // What still counts as the whole life.
+    // What counts as the whole life: a confirmation, whatever the timing of the stream's
+    // creation (the backup's Scan is the evidence, not the clock).
     let whole = |name, cat| WindowCase {
         name,
         cat,
@@ -824,15 +856,12 @@ fn whole_life_rule() {
     };
     run_windows(vec![
         whole(
-            "stream 1 s after creation (the tolerance)",
-            Cat::bare().described("06:00:00", Some("05:59:59")).shard(
-                L1,
-                S1,
-                None,
-                "09:00:00.500",
-                false,
-            ),
+            "stream enabled an hour after creation, confirmed by a backup",
+            unconfirmed()
+                .described("06:00:00", Some("05:00:00"))
+                .confirmed(),
         ),
+        whole("confirmed, no description at all", unconfirmed().confirmed()),
         whole(
             "first read 1 ms short of 24 h",
             Cat::whole_life().last_checkpoint(|c| {
@@ -849,14 +878,145 @@ fn whole_life_rule() {
                 .shard(L1, "shardId-2", Some(S1), "09:00:00.500", false)
                 .last_checkpoint(|c| c.first_captured_ms = None),
         ),
-        whole(
-            "the creation time from a later description when the oldest lacks it",
-            Cat::bare()
-                .described("06:00:00", None)
-                .described("07:00:00", Some("06:00:00"))
-                .shard(L1, S1, None, "09:00:00.500", false),
-        ),
     ]);
+}
+
+/// A full backup is usable once capture covers its stream from before its changes begin, and
+/// the first usable one in the first stream can settle the whole-life claim.
+#[test]
+fn full_backups_wait_for_capture() {
+    let unconfirmed = || {
+        Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .shard(L1, S1, None, "09:00:00.500", false)
+    };
+    let status = |cat: &Cat| {
+        let w = restorable_window(&cat.catalog, &WindowOptions::default());
+        assert_eq!(w.snapshots.len(), 1);
+        (w.snapshots[0].status.clone(), w)
+    };
+
+    // Scan 07:00:00–07:00:10: valid from 07:00:15, changes from 06:59:55.
+    let (st, w) = status(&unconfirmed().backup("07:00:00", "07:00:10", Some(L1)));
+    assert_eq!(st, SnapshotUse::Usable);
+    assert_eq!(w.intervals, vec![iv("07:00:15", "08:59:57")]);
+    assert_eq!(w.confirm_with(), Some(w.snapshots[0].manifest_key.as_str()));
+    assert!(matches!(w.whole_life, WholeLife::Unconfirmed { .. }));
+    assert!(w.not_whole_life.unwrap().contains("is compared with the change log"));
+
+    // Taken before capture ran: no checkpoint of its stream yet.
+    let (st, w) = status(
+        &Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .backup("07:00:00", "07:00:10", Some(L1)),
+    );
+    assert!(
+        matches!(&st, SnapshotUse::WaitingForCapture(r) if r.contains("has not read the table's stream 2026-11-26T06:00:00.000")),
+        "{st:?}"
+    );
+    assert!(w.intervals.is_empty() && w.confirm_with().is_none());
+    let err = plan_restore(
+        &Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .backup("07:00:00", "07:00:10", Some(L1))
+            .catalog,
+        AtSpec::Latest,
+        &PlanOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("capture has not run for this table")
+            && err.contains("full backup at 2026-11-26T07:00:15Z is waiting for capture"),
+        "{err}"
+    );
+
+    // Capture running, but not yet past the backup's first valid second.
+    let (st, _) = status(
+        &Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .shard(L1, S1, None, "07:00:10", false)
+            .backup("07:00:00", "07:00:10", Some(L1)),
+    );
+    assert!(
+        matches!(&st, SnapshotUse::WaitingForCapture(r) if r.contains("usable from 2026-11-26T07:00:15Z")),
+        "{st:?}"
+    );
+
+    // Capture first read the stream more than 24 h after the scan's changes begin: records of
+    // the scan's time may be gone. Refused, whatever the watermark.
+    let late = || {
+        Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .shard(L1, S1, None, "2026-11-27T09:00:00", false)
+            .last_checkpoint(|c| c.first_captured_ms = Some(ms("2026-11-27T06:59:56")))
+    };
+    let (st, w) = status(&late().backup("07:00:00", "07:00:10", Some(L1)));
+    assert!(
+        matches!(&st, SnapshotUse::Refused(r) if r.contains("more than 24 h after the backup's changes begin")),
+        "{st:?}"
+    );
+    assert!(w.intervals.is_empty());
+    let err = plan_restore(
+        &late().backup("07:00:00", "07:00:10", Some(L1)).catalog,
+        AtSpec::Latest,
+        &PlanOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("cannot be used: capture first read stream"), "{err}");
+    // 1 ms earlier is within 24 h of 06:59:55: usable.
+    let (st, _) = status(
+        &late()
+            .last_checkpoint(|c| c.first_captured_ms = Some(ms("2026-11-27T06:59:54.999")))
+            .backup("07:00:00", "07:00:10", Some(L1)),
+    );
+    assert_eq!(st, SnapshotUse::Usable);
+
+    // A manifest from before the stream label was recorded: the backup then required capture.
+    let (st, _) = status(&unconfirmed().backup("07:00:00", "07:00:10", None));
+    assert_eq!(st, SnapshotUse::Usable);
+
+    // A compacted snapshot never settles the claim (it was cut from the log itself).
+    let w = restorable_window(
+        &unconfirmed().compacted_snapshot("07:00:00").catalog,
+        &WindowOptions::default(),
+    );
+    assert_eq!(w.snapshots[0].status, SnapshotUse::Usable);
+    assert_eq!(w.confirm_with(), None);
+
+    // Once confirmed, the log is restorable from the stream's first second.
+    let w = restorable_window(
+        &unconfirmed()
+            .backup("07:00:00", "07:00:10", Some(L1))
+            .confirmed()
+            .catalog,
+        &WindowOptions::default(),
+    );
+    assert_eq!(w.intervals, vec![iv("06:00:00", "08:59:57")]);
+    // Refuted: only from the backup on, and never confirmable again.
+    let w = restorable_window(
+        &unconfirmed()
+            .backup("07:00:00", "07:00:10", Some(L1))
+            .refuted("item a has no INSERT")
+            .catalog,
+        &WindowOptions::default(),
+    );
+    assert_eq!(w.intervals, vec![iv("07:00:15", "08:59:57")]);
+    assert_eq!(w.confirm_with(), None);
+    assert_eq!(
+        plan_restore(
+            &unconfirmed()
+                .backup("07:00:00", "07:00:10", Some(L1))
+                .refuted("item a has no INSERT")
+                .catalog,
+            at("07:00:14"),
+            &PlanOptions::default()
+        )
+        .unwrap_err()
+        .to_string(),
+        "2026-11-26T07:00:14Z is outside the restorable window of shop (restorable: 2026-11-26T07:00:15Z .. 2026-11-26T08:59:57Z); nearest restorable point: 2026-11-26T07:00:15Z"
+    );
 }
 
 #[test]
@@ -1283,7 +1443,7 @@ fn watermark() {
         skew_ms: i64,
         watermark: &'static str,
     }
-    let created = || Cat::bare().described("06:00:00", Some("06:00:00"));
+    let created = || Cat::bare().described("06:00:00", Some("06:00:00")).confirmed();
     let ended_parent = || created().shard(L1, S1, None, "07:00:00", true);
     let cases = vec![
         W {
@@ -1509,13 +1669,10 @@ fn description_in_force_at_t() {
             .described("08:00:00", Some("06:00:00"))
     };
     let late = || {
-        Cat::bare().described("06:30:00", Some("06:00:00")).shard(
-            L1,
-            S1,
-            None,
-            "09:00:00.500",
-            false,
-        )
+        Cat::bare()
+            .described("06:30:00", Some("06:00:00"))
+            .shard(L1, S1, None, "09:00:00.500", false)
+            .confirmed()
     };
     for (name, cat, t, version) in [
         ("first version's first second", versions(), "06:00:00", 1),
@@ -1613,7 +1770,8 @@ fn nothing_restorable_says_why() {
             "capture has not yet read past the first second",
             Cat::bare()
                 .described("06:00:00", Some("06:00:00"))
-                .shard(L1, S1, None, "06:00:01", false),
+                .shard(L1, S1, None, "06:00:01", false)
+                .confirmed(),
             AtSpec::Latest,
             Want::Nothing(vec![
                 "capture has not yet read past the first restorable second",
@@ -1627,7 +1785,11 @@ fn nothing_restorable_says_why() {
                 .compacted_snapshot("07:00:00")
                 .invalidate("07:00:00"),
             at("08:00:00"),
-            Want::Nothing(vec!["was not enabled when the table was created", BACKUP]),
+            Want::Nothing(vec![
+                "not confirmed",
+                "snapshot at 2026-11-26T07:00:00Z is invalidated",
+                BACKUP,
+            ]),
         ),
         case(
             "a gap right at the stream's start",

@@ -2,11 +2,13 @@
 //! the journal so that a re-run of the same command resumes (DESIGN.md, "Resume").
 
 use crate::at::{format_second, AtSpec};
-use crate::catalog::{load_catalog, Catalog};
+use crate::catalog::Catalog;
 use crate::error::{ReplayError, Result};
+use crate::folded::FoldedState;
 use crate::journal::{missing_pins, Journal, JournalRef, JournalStatus};
 use crate::plan::{plan_restore, Plan, PlanOptions};
-use crate::reconstruct::{reconstruct, ReconstructOptions, ReconstructStats};
+use crate::reconstruct::{ReconstructOptions, ReconstructStats};
+use crate::whole_life::{load_checked_catalog, refute_on_missing_insert};
 use crate::target::{
     BucketWritten, FinishContext, PrepareContext, RestoreTarget, WriteMode, WriteStats,
 };
@@ -105,9 +107,17 @@ pub async fn restore(
     let journal_ref = JournalRef::new(&req.table, &target.id());
     let mut restarted = false;
     // A pinned file can vanish between the check and the read (compaction racing the restore):
-    // then start over once more with a new plan.
-    for attempt in 0..3 {
-        let catalog = load_catalog(store.as_ref(), &req.table, req.at.second()).await?;
+    // then start over once more with a new plan. A whole-life plan that meets an item without
+    // an INSERT records that the log does not cover the whole life, and plans again.
+    for attempt in 0..4 {
+        let catalog = load_checked_catalog(
+            store,
+            &req.table,
+            req.at.second(),
+            &req.plan,
+            &req.reconstruct,
+        )
+        .await?;
         let setup = decide(store, &journal_ref, &catalog, target, req).await?;
         restarted |= setup.restarted;
         match run(store, target, req, progress, &journal_ref, setup.clone()).await {
@@ -138,10 +148,11 @@ pub async fn restore(
                     skipped_quarantine: plan.skipped_quarantine.clone(),
                 });
             }
-            Err(ReplayError::PinnedFileGone { key }) if attempt < 2 => {
+            Err(ReplayError::PinnedFileGone { key }) if attempt < 3 => {
                 tracing::warn!(%key, "a pinned file is gone; planning the restore again");
                 restarted = true;
             }
+            Err(e) if attempt < 3 && refute_on_missing_insert(store, &req.table, &setup.plan, &e).await? => {}
             Err(e) => return Err(e),
         }
     }
@@ -220,6 +231,11 @@ async fn decide(
     })
 }
 
+/// Folds the whole state first (every object read, every continuity check passed), then
+/// creates the target and writes it: a refused plan, a broken history or a store failing
+/// mid-way leaves nothing at the target. A failure after the target was created removes what
+/// this run created when no bucket is written yet; otherwise the target is kept for the resume
+/// the error describes.
 async fn run(
     store: &Store,
     target: &dyn RestoreTarget,
@@ -229,45 +245,87 @@ async fn run(
     setup: Setup,
 ) -> Result<(ReconstructStats, BucketWritten, u32)> {
     let plan = &setup.plan;
-    target
-        .prepare(&PrepareContext {
-            description: plan.description.clone(),
-            key_names: plan.key_names.clone(),
-            mode: setup.mode,
-            buckets: plan.buckets,
-        })
-        .await?;
-    // The journal is written only once the target accepted the restore: a refused target must
-    // never look like a restore of ours to resume into.
-    if let Some(journal) = &setup.new_journal {
-        journal_ref.clear_done(store.as_ref()).await?;
-        journal_ref.save(store.as_ref(), journal).await?;
-    }
-    let done = journal_ref.done(store.as_ref()).await?;
-    let totals = Mutex::new(done.values().fold(BucketWritten::default(), |mut acc, w| {
-        add(&mut acc, w);
-        acc
-    }));
+    let ctx = PrepareContext {
+        description: plan.description.clone(),
+        key_names: plan.key_names.clone(),
+        mode: setup.mode,
+        buckets: plan.buckets,
+    };
+    target.precheck(&ctx).await?;
+    let done = match setup.new_journal {
+        None => journal_ref.done(store.as_ref()).await?,
+        Some(_) => Default::default(),
+    };
+    let skip: BTreeSet<u32> = done.keys().copied().collect();
+    let (folded, stats) = FoldedState::fold(store, plan, &req.reconstruct, &skip).await?;
+
+    target.prepare(&ctx).await?;
     progress
         .buckets_total
         .store(plan.buckets as u64, Ordering::Relaxed);
     progress
         .buckets_done
         .store(done.len() as u64, Ordering::Relaxed);
-    let skip: BTreeSet<u32> = done.keys().copied().collect();
-    let stats = reconstruct(store, plan, &req.reconstruct, &skip, |bucket, items| {
-        let totals = &totals;
-        async move {
-            let written = target.write_bucket(bucket, &items, &progress.stats).await?;
-            journal_ref
-                .mark_done(store.as_ref(), bucket, &written)
-                .await?;
-            add(&mut totals.lock().expect("not poisoned"), &written);
-            progress.buckets_done.fetch_add(1, Ordering::Relaxed);
-            Ok(())
+    let written_now = AtomicU64::new(0);
+    let written = write(
+        store,
+        target,
+        req,
+        progress,
+        journal_ref,
+        &setup,
+        &done,
+        &folded,
+        &written_now,
+    )
+    .await;
+    match written {
+        Ok(totals) => Ok((stats, totals, skip.len() as u32)),
+        Err(cause) => {
+            let buckets_written = done.len() as u64 + written_now.load(Ordering::Relaxed);
+            Err(give_up(store, target, journal_ref, plan, cause, buckets_written).await)
         }
-    })
-    .await?;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    store: &Store,
+    target: &dyn RestoreTarget,
+    req: &RestoreRequest,
+    progress: &RestoreProgress,
+    journal_ref: &JournalRef,
+    setup: &Setup,
+    done: &std::collections::BTreeMap<u32, BucketWritten>,
+    folded: &FoldedState,
+    written_now: &AtomicU64,
+) -> Result<BucketWritten> {
+    let plan = &setup.plan;
+    // The journal is written only once the target accepted the restore: a refused target must
+    // never look like a restore of ours to resume into.
+    if let Some(journal) = &setup.new_journal {
+        journal_ref.clear_done(store.as_ref()).await?;
+        journal_ref.save(store.as_ref(), journal).await?;
+    }
+    let totals = Mutex::new(done.values().fold(BucketWritten::default(), |mut acc, w| {
+        add(&mut acc, w);
+        acc
+    }));
+    folded
+        .drain(req.reconstruct.bucket_concurrency, |bucket, items| {
+            let totals = &totals;
+            async move {
+                let written = target.write_bucket(bucket, &items, &progress.stats).await?;
+                journal_ref
+                    .mark_done(store.as_ref(), bucket, &written)
+                    .await?;
+                add(&mut totals.lock().expect("not poisoned"), &written);
+                written_now.fetch_add(1, Ordering::Relaxed);
+                progress.buckets_done.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+        })
+        .await?;
     let totals = totals.into_inner().expect("not poisoned");
     target
         .finish(&FinishContext {
@@ -279,8 +337,8 @@ async fn run(
             items: totals.items_written + totals.unchanged,
         })
         .await?;
-    let mut journal = match setup.new_journal {
-        Some(j) => j,
+    let mut journal = match &setup.new_journal {
+        Some(j) => j.clone(),
         None => journal_ref
             .load(store.as_ref())
             .await?
@@ -292,7 +350,42 @@ async fn run(
     };
     journal.status = JournalStatus::Done;
     journal_ref.save(store.as_ref(), &journal).await?;
-    Ok((stats, totals, skip.len() as u32))
+    Ok(totals)
+}
+
+/// After a failure at the target: remove what this run created when nothing of the restore is
+/// written yet (and its journal with it); otherwise keep it and say how to resume or drop it.
+async fn give_up(
+    store: &Store,
+    target: &dyn RestoreTarget,
+    journal_ref: &JournalRef,
+    plan: &Plan,
+    cause: ReplayError,
+    buckets_written: u64,
+) -> ReplayError {
+    let what = if buckets_written == 0 {
+        match target.abandon().await {
+            Ok(Some(removed)) => {
+                if let Err(e) = journal_ref.remove(store.as_ref()).await {
+                    tracing::warn!(error = %e, "could not remove the abandoned restore's journal");
+                }
+                removed
+            }
+            Ok(None) => format!("{} is as this restore found it", target.id()),
+            Err(e) => format!("removing what this restore created failed: {e}"),
+        }
+    } else {
+        format!(
+            "{buckets_written} of {} buckets are written at {}: run the same command again to resume, or delete the target (and the journal under restores/table={}/ in the store) to give it up",
+            plan.buckets,
+            target.id(),
+            plan.table
+        )
+    };
+    ReplayError::TargetFailed {
+        cause: Box::new(cause),
+        what,
+    }
 }
 
 fn add(acc: &mut BucketWritten, w: &BucketWritten) {

@@ -35,7 +35,7 @@ impl fmt::Display for Interval {
     }
 }
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, SnapshotInfo, WholeLifeVerdict};
 use rewind_capture::Checkpoint;
 use std::collections::BTreeSet;
 
@@ -44,19 +44,12 @@ use std::collections::BTreeSet;
 pub struct WindowOptions {
     /// Clock-skew margin subtracted from read-through times (DESIGN.md: default 2 s).
     pub skew_margin_ms: i64,
-    /// How far apart the table's creation and its first stream's creation may be for the stream
-    /// to count as enabled at creation.
-    pub creation_tolerance_ms: i64,
 }
 
 impl Default for WindowOptions {
     fn default() -> Self {
         WindowOptions {
             skew_margin_ms: 2_000,
-            // A stream given at CreateTable carries the creation time as its label; one enabled
-            // by UpdateTable comes after the table became ACTIVE, seconds later in AWS, and
-            // writes may have happened in between. 1 s keeps the first and refuses the second.
-            creation_tolerance_ms: 1_000,
         }
     }
 }
@@ -97,6 +90,61 @@ pub struct Span {
     pub changes_from_ms: Option<i64>,
 }
 
+/// Whether a snapshot can be the base of a restore now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum SnapshotUse {
+    /// It is the base of a restorable span.
+    Usable,
+    /// A full backup whose changes capture has not read far enough yet (named): it becomes
+    /// usable by itself once capture catches up.
+    WaitingForCapture(String),
+    /// It can never be a base (the reason names why and what to do).
+    Refused(String),
+    /// A late record stamped within it arrived after it was cut (a redrive).
+    Invalidated,
+}
+
+/// A snapshot and whether it can be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotState {
+    /// Its manifest.
+    pub manifest_key: String,
+    /// Its name time.
+    pub at: i64,
+    /// Its first valid second.
+    pub valid_from: i64,
+    /// A full backup (Scan) rather than a compaction.
+    pub scan: bool,
+    /// Usable or not, and why.
+    pub status: SnapshotUse,
+}
+
+/// What is known of the change log covering the table's whole life (docs/DECISIONS.md,
+/// "Whole-life rule").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum WholeLife {
+    /// Proven: restorable from the first stream's first second without a snapshot.
+    Confirmed {
+        /// The backup whose Scan the log explained.
+        snapshot: Option<String>,
+    },
+    /// Capture read the first stream from its start, but nothing has shown yet that the table
+    /// held no item before the stream began.
+    Unconfirmed {
+        /// What is missing.
+        reason: String,
+        /// A usable full backup to compare the log with now ([`crate::whole_life`]).
+        confirm_with: Option<String>,
+    },
+    /// The log does not cover the whole life (the reason says why).
+    No {
+        /// Why.
+        reason: String,
+    },
+}
+
 /// The restorable window of a table, and the facts it was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
@@ -108,14 +156,27 @@ pub struct Window {
     pub watermark: Option<i64>,
     /// Where changes may be missing.
     pub holes: Vec<Hole>,
-    /// Why the change log does not cover the table's whole life, when it does not.
+    /// Why the change log does not (or not yet provably) cover the table's whole life, when it
+    /// does not.
     pub not_whole_life: Option<String>,
+    /// The whole-life state in full.
+    pub whole_life: WholeLife,
+    /// Every snapshot and whether it can be used, oldest first.
+    pub snapshots: Vec<SnapshotState>,
 }
 
 impl Window {
     /// Whether `second` is restorable.
     pub fn contains(&self, second: i64) -> bool {
         self.intervals.iter().any(|i| i.contains(second))
+    }
+
+    /// The full backup to compare the log with now, when that could prove the whole life.
+    pub fn confirm_with(&self) -> Option<&str> {
+        match &self.whole_life {
+            WholeLife::Unconfirmed { confirm_with, .. } => confirm_with.as_deref(),
+            _ => None,
+        }
     }
 
     /// The restorable seconds nearest before and after `second`.
@@ -186,12 +247,7 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
     let mut coverage_end: Option<i64> = None; // last covered second of the newest stream
     let mut previous_end: Option<(i64, String)> = None;
     for label in &labels {
-        let cps: Vec<&Checkpoint> = catalog
-            .checkpoints
-            .iter()
-            .filter(|c| c.stream_label == *label)
-            .collect();
-        let end = stream_coverage_ms(&cps)
+        let end = stream_coverage_ms(&stream_checkpoints(catalog, label))
             .map(|ms| last_full_second(ms - opts.skew_margin_ms))
             .unwrap_or(i64::MIN);
         let start = label_ms(label)
@@ -229,32 +285,78 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
     }
     holes.sort_by_key(|h| (h.start, h.end));
     let watermark = coverage_end.filter(|&e| e != i64::MIN);
-
-    let not_whole_life = whole_life_obstacle(catalog, labels.first().copied(), opts);
-    let mut spans = Vec::new();
-    let Some(end_of_capture) = watermark else {
-        return Window {
-            intervals: Vec::new(),
-            spans,
-            watermark,
-            holes,
-            not_whole_life,
-        };
-    };
     // The first hole at or after `from` (a second) ends every span that starts before it.
-    let end_before_hole = |from_second: i64| -> i64 {
-        holes
-            .iter()
-            .filter(|h| h.end >= from_second)
-            .map(|h| h.start - 1)
-            .min()
-            .unwrap_or(end_of_capture)
-            .min(end_of_capture)
+    let end_before_hole = |from_second: i64| -> Option<i64> {
+        let end_of_capture = watermark?;
+        Some(
+            holes
+                .iter()
+                .filter(|h| h.end >= from_second)
+                .map(|h| h.start - 1)
+                .min()
+                .unwrap_or(end_of_capture)
+                .min(end_of_capture),
+        )
     };
-    if not_whole_life.is_none() {
-        let start = label_ms(labels[0]).expect("checked").div_euclid(1000);
-        let end = end_before_hole(start);
-        if end >= start {
+
+    let mut spans = Vec::new();
+    let mut snapshots = Vec::new();
+    for snap in &catalog.snapshots {
+        let (status, span) = snapshot_use(catalog, snap, watermark, &end_before_hole);
+        snapshots.push(SnapshotState {
+            manifest_key: snap.manifest_key.clone(),
+            at: snap.at,
+            valid_from: snap.valid_from,
+            scan: snap.scan.is_some(),
+            status,
+        });
+        spans.extend(span);
+    }
+
+    let first_label = labels.first().copied();
+    let whole_life = match whole_life_obstacle(catalog, first_label) {
+        Some(reason) => WholeLife::No { reason },
+        None => match &catalog.whole_life {
+            Some(e) if e.verdict == WholeLifeVerdict::Refuted => WholeLife::No {
+                reason: e.reason.clone(),
+            },
+            Some(e) => WholeLife::Confirmed {
+                snapshot: e.snapshot.clone(),
+            },
+            None => {
+                let stream_start = first_label
+                    .and_then(label_ms)
+                    .expect("checked by whole_life_obstacle")
+                    .div_euclid(1000);
+                let reachable = end_before_hole(stream_start);
+                // The oldest usable full backup that falls in the first stream's coverage:
+                // the log's state and the backup's can be compared at its first valid second.
+                let confirm_with = catalog
+                    .snapshots
+                    .iter()
+                    .zip(&snapshots)
+                    .filter(|(s, st)| s.scan.is_some() && st.status == SnapshotUse::Usable)
+                    .filter(|(s, _)| {
+                        s.valid_from >= stream_start && reachable.is_some_and(|r| s.valid_from <= r)
+                    })
+                    .map(|(s, _)| s.manifest_key.clone())
+                    .next();
+                let reason = match &confirm_with {
+                    Some(m) => format!(
+                        "not yet confirmed: the full backup {m} is compared with the change log at the next restore or compaction"
+                    ),
+                    None => "not confirmed: items written before the stream began would be missing from the change log; a full backup (rewind backup) taken once capture covers it proves or refutes that the log holds every item".to_string(),
+                };
+                WholeLife::Unconfirmed {
+                    reason,
+                    confirm_with,
+                }
+            }
+        },
+    };
+    if let (WholeLife::Confirmed { .. }, Some(label)) = (&whole_life, first_label) {
+        let start = label_ms(label).expect("checked").div_euclid(1000);
+        if let Some(end) = end_before_hole(start).filter(|&end| end >= start) {
             spans.push(Span {
                 interval: Interval { start, end },
                 base: BaseRef::WholeLife,
@@ -262,52 +364,161 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
             });
         }
     }
-    for snap in catalog.snapshots.iter().filter(|s| !s.invalidated) {
-        let end = end_before_hole(snap.changes_from_ms.div_euclid(1000));
-        // A snapshot that needs no change to be the state at its first valid second (a compacted
-        // one: changes from the next second on) is restorable there whatever holes surround it.
-        // Judged by what it needs, not by its name: a Scan snapshot named at its validity still
-        // needs the changes from its scan's start.
-        let self_contained = snap.changes_from_ms >= (snap.valid_from + 1) * 1000;
-        // Retention deleted changes this snapshot would need: only its own instant remains.
-        let end = match catalog.changes_deleted_before_ms {
-            Some(deleted) if snap.changes_from_ms < deleted => snap.valid_from - 1,
-            _ => end,
-        };
-        let end = if self_contained {
-            end.max(snap.valid_from)
-        } else {
-            end
-        };
-        if end >= snap.valid_from {
-            spans.push(Span {
-                interval: Interval {
-                    start: snap.valid_from,
-                    end,
-                },
-                base: BaseRef::Snapshot(snap.manifest_key.clone()),
-                changes_from_ms: Some(snap.changes_from_ms),
-            });
-        }
-    }
     spans.sort_by_key(|s| (s.interval.start, s.interval.end));
+    let not_whole_life = match &whole_life {
+        WholeLife::Confirmed { .. } => None,
+        WholeLife::Unconfirmed { reason, .. } | WholeLife::No { reason } => Some(reason.clone()),
+    };
     Window {
         intervals: merge(spans.iter().map(|s| s.interval).collect()),
         spans,
         watermark,
         holes,
         not_whole_life,
+        whole_life,
+        snapshots,
     }
 }
 
-/// Why the change log alone does not cover the table's whole life (DESIGN.md): the stream must
-/// have been enabled at the table's creation and read from its start before anything was
-/// trimmed. `None` when it does.
-fn whole_life_obstacle(
+/// Whether `snap` can be a base, and the span it is the base of when it can.
+fn snapshot_use(
     catalog: &Catalog,
-    first_label: Option<&str>,
-    opts: &WindowOptions,
-) -> Option<String> {
+    snap: &SnapshotInfo,
+    watermark: Option<i64>,
+    end_before_hole: &dyn Fn(i64) -> Option<i64>,
+) -> (SnapshotUse, Option<Span>) {
+    if snap.invalidated {
+        return (SnapshotUse::Invalidated, None);
+    }
+    // A full backup is only as good as the capture of the changes made during and after its
+    // scan: the stream it recorded must be captured from before its changes start.
+    if let Some(label) = snap.scan.as_ref().and_then(|s| s.stream_label.as_deref()) {
+        let cps = stream_checkpoints(catalog, label);
+        if cps.is_empty() {
+            return (
+                SnapshotUse::WaitingForCapture(format!(
+                    "capture has not read the table's stream {label} yet"
+                )),
+                None,
+            );
+        }
+        match captured_from_ms(catalog, label, &cps) {
+            Err(why) => return (SnapshotUse::Refused(format!("{why}; take a new full backup")), None),
+            Ok(from) if from > snap.changes_from_ms => {
+                return (
+                    SnapshotUse::Refused(format!(
+                        "capture first read stream {label} more than 24 h after the backup's changes begin ({}): records of the scan's time may have been trimmed before capture read them; take a new full backup",
+                        format_ms(snap.changes_from_ms)
+                    )),
+                    None,
+                )
+            }
+            Ok(_) => {}
+        }
+    }
+    let Some(end) = end_before_hole(snap.changes_from_ms.div_euclid(1000)) else {
+        return (
+            SnapshotUse::WaitingForCapture("capture has not read any shard through yet".into()),
+            None,
+        );
+    };
+    // A snapshot that needs no change to be the state at its first valid second (a compacted
+    // one: changes from the next second on) is restorable there whatever holes surround it.
+    // Judged by what it needs, not by its name: a Scan snapshot named at its validity still
+    // needs the changes from its scan's start.
+    let self_contained = snap.changes_from_ms >= (snap.valid_from + 1) * 1000;
+    // Retention deleted changes this snapshot would need: only its own instant remains.
+    let end = match catalog.changes_deleted_before_ms {
+        Some(deleted) if snap.changes_from_ms < deleted => snap.valid_from - 1,
+        _ => end,
+    };
+    let end = if self_contained {
+        end.max(snap.valid_from)
+    } else {
+        end
+    };
+    if end < snap.valid_from {
+        let status = match watermark {
+            Some(w) if w < snap.valid_from && end == w => {
+                SnapshotUse::WaitingForCapture(format!(
+                    "capture has read through {}; usable from {}",
+                    format_second(w),
+                    format_second(snap.valid_from)
+                ))
+            }
+            _ => SnapshotUse::Refused(format!(
+                "changes it needs are missing (a gap or a new stream before {}); take a new full backup",
+                format_second(snap.valid_from)
+            )),
+        };
+        return (status, None);
+    }
+    (
+        SnapshotUse::Usable,
+        Some(Span {
+            interval: Interval {
+                start: snap.valid_from,
+                end,
+            },
+            base: BaseRef::Snapshot(snap.manifest_key.clone()),
+            changes_from_ms: Some(snap.changes_from_ms),
+        }),
+    )
+}
+
+fn stream_checkpoints<'a>(catalog: &'a Catalog, label: &str) -> Vec<&'a Checkpoint> {
+    catalog
+        .checkpoints
+        .iter()
+        .filter(|c| c.stream_label == label)
+        .collect()
+}
+
+fn format_ms(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// From when (ms) the store holds every record of stream `label`: records are kept 24 h, so a
+/// shard first read at F (from its trim horizon) may have lost everything stamped before
+/// F − 24 h. The latest such point over the stream's original shards (those whose parent is
+/// not captured), and never before the stream began. An error says why nobody can tell.
+pub fn captured_from_ms(
+    catalog: &Catalog,
+    label: &str,
+    cps: &[&Checkpoint],
+) -> Result<i64, String> {
+    let stream_ms = label_ms(label).ok_or_else(|| format!("stream label {label} is not a time"))?;
+    if catalog
+        .gaps
+        .iter()
+        .any(|g| g.stream_label == label && g.after_sequence_number.is_none())
+    {
+        return Err(format!("stream {label} lost records before its first capture"));
+    }
+    let shard_ids: BTreeSet<&str> = cps.iter().map(|c| c.shard_id.as_str()).collect();
+    let mut from = stream_ms;
+    for root in cps.iter().filter(|c| {
+        c.parent_shard_id
+            .as_deref()
+            .is_none_or(|p| !shard_ids.contains(p))
+    }) {
+        let first = root.first_captured_ms.ok_or_else(|| {
+            format!(
+                "shard {} of stream {label} has no record of when capture first read it",
+                root.shard_id
+            )
+        })?;
+        from = from.max(first - STREAM_RETENTION_MS + 1);
+    }
+    Ok(from)
+}
+
+/// Why the change log cannot cover the table's whole life, whatever a backup shows
+/// (DESIGN.md): capture must have read the first stream from its start, before anything was
+/// trimmed, with no gap and no change file deleted. `None` when it may.
+fn whole_life_obstacle(catalog: &Catalog, first_label: Option<&str>) -> Option<String> {
     let Some(label) = first_label else {
         return Some("no stream has been captured yet".into());
     };
@@ -317,60 +528,17 @@ fn whole_life_obstacle(
             crate::at::format_second(deleted / 1000)
         ));
     }
-    let Some(stream_ms) = label_ms(label) else {
-        return Some(format!("stream label {label} is not a time"));
+    let stream_ms = match label_ms(label) {
+        Some(ms) => ms,
+        None => return Some(format!("stream label {label} is not a time")),
     };
-    let Some(created) = catalog.descriptions.iter().find_map(|d| {
-        let c = d.description.creation_date_time.as_deref()?;
-        DateTime::parse_from_rfc3339(c).ok()
-    }) else {
-        return Some("no stored table description gives the table's creation time".into());
-    };
-    let created_ms = created.timestamp_millis();
-    if (stream_ms - created_ms).abs() > opts.creation_tolerance_ms {
-        return Some(format!(
-            "the stream ({label}) was not enabled when the table was created ({created}): earlier changes were never streamed"
-        ));
+    match captured_from_ms(catalog, label, &stream_checkpoints(catalog, label)) {
+        Err(why) => Some(why),
+        Ok(from) if from > stream_ms => Some(format!(
+            "capture first read stream {label} more than 24 h after it began: older records may have been trimmed"
+        )),
+        Ok(_) => None,
     }
-    let cps: Vec<&Checkpoint> = catalog
-        .checkpoints
-        .iter()
-        .filter(|c| c.stream_label == label)
-        .collect();
-    let shard_ids: BTreeSet<&str> = cps.iter().map(|c| c.shard_id.as_str()).collect();
-    // The stream's original shards (their parents, if any, are not this stream's): each must
-    // have been first read while nothing could have been trimmed yet.
-    for root in cps.iter().filter(|c| {
-        c.parent_shard_id
-            .as_deref()
-            .is_none_or(|p| !shard_ids.contains(p))
-    }) {
-        match root.first_captured_ms {
-            None => {
-                return Some(format!(
-                    "shard {} has no record of when capture first read it",
-                    root.shard_id
-                ))
-            }
-            Some(first) if first - stream_ms >= STREAM_RETENTION_MS => {
-                return Some(format!(
-                    "capture first read shard {} more than 24 h after the stream began: older records may have been trimmed",
-                    root.shard_id
-                ))
-            }
-            Some(_) => {}
-        }
-    }
-    if catalog
-        .gaps
-        .iter()
-        .any(|g| g.stream_label == label && g.after_sequence_number.is_none())
-    {
-        return Some(format!(
-            "stream {label} lost records before its first capture"
-        ));
-    }
-    None
 }
 
 use chrono::DateTime;

@@ -90,9 +90,30 @@ pub async fn write_files(
 }
 
 /// The description and checkpoint capture leaves: the table created with its stream at
-/// [`T0_MS`], the shard read through `read_through_ms`. Written as the JSON docs/FORMAT.md
-/// describes (this crate does not depend on the capture crate, whose own tests use it).
+/// [`T0_MS`], the shard read through `read_through_ms`; and the verdict a full backup of the new,
+/// empty table leaves once compared with the log: the log covers the whole life. Written as the
+/// JSON docs/FORMAT.md describes (this crate does not depend on the capture crate, whose own
+/// tests use it).
 pub async fn seed_capture_state(store: &dyn ObjectStore, read_through_ms: i64) {
+    seed_capture_state_unconfirmed(store, read_through_ms).await;
+    let verdict = serde_json::json!({
+        "verdict": "confirmed",
+        "snapshot": null,
+        "compared_at": null,
+        "reason": "seeded: the table was empty when its stream began",
+        "decided_at_ms": T0_MS + 1000
+    });
+    store
+        .put(
+            &layout::whole_life_confirmed(TABLE),
+            serde_json::to_vec(&verdict).unwrap().into(),
+        )
+        .await
+        .unwrap();
+}
+
+/// [`seed_capture_state`] without the whole-life verdict: what capture alone leaves.
+pub async fn seed_capture_state_unconfirmed(store: &dyn ObjectStore, read_through_ms: i64) {
     let description = serde_json::json!({
         "format_version": 1,
         "table_name": TABLE,

@@ -2,15 +2,19 @@
 //!
 //! A Scan is not a point in time: items change while it runs (DESIGN.md). So its rows rank below
 //! every change, every change stamped from floor(scan start) minus the margin is applied over
-//! it, and it is valid only from ceil(scan end) plus the margin. That needs capture to be running
-//! before the scan starts, which the backup checks: a checkpoint for the table's current stream.
+//! it, and it is valid only from ceil(scan end) plus the margin. That needs every change from
+//! then on to be captured: the table's stream must be enabled (with images) before the scan
+//! starts, and capture must read it from before those records are trimmed (24 h). The backup
+//! checks the first and records the stream's label and the scan's times in the manifest; capture
+//! may start later, and the snapshot is usable only once capture covers that stream from before
+//! the scan (`rewind ls` shows it waiting; a capture that started too late refuses it).
 
 use crate::error::{CompactorError, Result};
 use crate::snapshot_writer::{Committed, SnapshotWriter};
 use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 use chrono::{SecondsFormat, Utc};
 use futures::future::try_join_all;
-use rewind_capture::{describe_table, list_checkpoints, save_description_if_changed};
+use rewind_capture::{check_view_type, describe_table, save_description_if_changed};
 use rewind_format::{
     batch_to_records, encode_key, item_to_json, to_batch, AttributeValue, ChangeRecord, EventName,
     SnapshotKind,
@@ -89,24 +93,7 @@ pub async fn full_backup(
 ) -> Result<BackupReport> {
     let started = Instant::now();
     let description = describe_table(client, table).await?;
-    let Some(label) = description
-        .stream
-        .latest_stream_label
-        .clone()
-        .filter(|_| description.stream.enabled)
-    else {
-        return Err(CompactorError::NotCapturing {
-            table: table.to_string(),
-            reason: "the table has no stream enabled".into(),
-        });
-    };
-    let checkpoints = list_checkpoints(store.as_ref(), table).await?;
-    if !checkpoints.iter().any(|c| c.stream_label == label) {
-        return Err(CompactorError::NotCapturing {
-            table: table.to_string(),
-            reason: format!("the store has no checkpoint for the table's stream {label}"),
-        });
-    }
+    let label = stream_label(table, &description)?;
     rewind_store::claim_table(store.as_ref(), table, &description.table_arn).await?;
     save_description_if_changed(store.as_ref(), &description, Utc::now()).await?;
     let key_names = key_names_of(&description);
@@ -137,6 +124,18 @@ pub async fn full_backup(
     spilled?;
     let scan_end_ms = Utc::now().timestamp_millis();
     let scan_seconds = started.elapsed().as_secs_f64();
+    // A stream disabled and enabled again during the scan: changes in between are in neither
+    // stream, and the rows carry the old label. Refuse rather than commit such a snapshot.
+    let after = describe_table(client, table).await?;
+    let label_after = stream_label(table, &after)?;
+    if label_after != label {
+        return Err(CompactorError::NotCapturing {
+            table: table.to_string(),
+            reason: format!(
+                "the table's stream changed during the scan (from {label} to {label_after}): changes in between may be in neither stream"
+            ),
+        });
+    }
 
     let margin_s = (opts.margin_ms.max(0) + 999) / 1000;
     let valid_from = (scan_end_ms + 999).div_euclid(1000) + margin_s;
@@ -157,6 +156,7 @@ pub async fn full_backup(
                 scan_end_ms,
                 margin_ms: opts.margin_ms,
                 segments: opts.segments.max(1),
+                stream_label: Some(label.clone()),
             },
             valid_from,
             changes_from_ms,
@@ -194,6 +194,28 @@ pub async fn full_backup(
         seconds: started.elapsed().as_secs_f64(),
         committed: won,
     })
+}
+
+/// The label of the table's stream, which the changes over the scan will come from; refuses a
+/// table without a stream, or with one capture cannot use.
+fn stream_label(
+    table: &str,
+    description: &rewind_capture::TableDescription,
+) -> Result<String> {
+    let stream = &description.stream;
+    let Some(label) = stream.latest_stream_label.clone().filter(|_| stream.enabled) else {
+        return Err(CompactorError::NotCapturing {
+            table: table.to_string(),
+            reason: "the table has no stream enabled: enable one with view type NEW_AND_OLD_IMAGES before the backup, so that the changes made during and after the scan are captured".into(),
+        });
+    };
+    check_view_type(table, stream.view_type.as_deref().unwrap_or("")).map_err(|e| {
+        CompactorError::NotCapturing {
+            table: table.to_string(),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(label)
 }
 
 /// Scans one segment (consistent reads, all pages) into the spill; returns the items read.

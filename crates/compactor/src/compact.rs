@@ -12,10 +12,10 @@ use crate::merge::{merge_small_files, MergeOptions, MergeReport};
 use crate::snapshot_writer::{snapshot_row, Committed, SnapshotWriter};
 use chrono::{DateTime, SecondsFormat};
 use rewind_format::{ChangeRecord, SnapshotKind};
-use rewind_replay::catalog::load_catalog;
 use rewind_replay::plan::{plan_restore, PlanOptions};
 use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
-use rewind_replay::window::restorable_window;
+use rewind_replay::whole_life::{load_checked_catalog, refute_on_missing_insert};
+use rewind_replay::window::{restorable_window, SnapshotUse};
 use rewind_replay::AtSpec;
 use rewind_store::Store;
 use serde::Serialize;
@@ -79,9 +79,23 @@ pub struct CompactReport {
 }
 
 /// Cuts a snapshot of `table` at the watermark (or `opts.at`), unless one exists there already.
+/// Settles the whole-life claim first when a full backup can; a whole-life plan that meets an
+/// item without an INSERT records that the log does not cover the whole life and plans again
+/// from a snapshot.
 pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Result<CompactReport> {
+    match compact_once(store, table, opts).await {
+        Err(crate::CompactorError::Replay(e)) => match e {
+            rewind_replay::ReplayError::MissingInsert { .. } => compact_once(store, table, opts).await,
+            other => Err(other.into()),
+        },
+        other => other,
+    }
+}
+
+async fn compact_once(store: &Store, table: &str, opts: &CompactOptions) -> Result<CompactReport> {
     let started = Instant::now();
-    let catalog = load_catalog(store.as_ref(), table, opts.at).await?;
+    let catalog =
+        load_checked_catalog(store, table, opts.at, &opts.plan, &opts.reconstruct).await?;
     let window = restorable_window(&catalog, &opts.plan.window);
     let mut report = CompactReport {
         table: table.to_string(),
@@ -105,10 +119,10 @@ pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Resul
         report.skipped = Some("capture has not read anything yet (no watermark)".into());
         return Ok(report);
     };
-    if let Some(newest) = catalog
+    if let Some(newest) = window
         .snapshots
         .iter()
-        .filter(|s| !s.invalidated)
+        .filter(|s| s.status == SnapshotUse::Usable)
         .map(|s| s.at)
         .max()
     {
@@ -146,7 +160,14 @@ pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Resul
             }
         },
     )
-    .await?;
+    .await;
+    let stats = match stats {
+        Ok(stats) => stats,
+        Err(e) => {
+            refute_on_missing_insert(store, table, &plan, &e).await?;
+            return Err(e.into());
+        }
+    };
     let base = plan.base.as_ref().map(|b| b.manifest_key.clone());
     // An invalidated snapshot at this very second holds the manifest name: it is wrong and
     // every reader skips it, so it goes first (its files after the new commit).

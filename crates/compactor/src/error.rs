@@ -18,8 +18,8 @@ pub enum CompactorError {
     /// A file could not be written.
     #[error(transparent)]
     Format(#[from] rewind_format::FormatError),
-    /// Capture is not running for the table, so a scan's changes would not be applied over it.
-    #[error("capture is not running for table {table}: {reason}; start capture (the stream Lambda's event source mapping, or `rewind capture --table {table}`) and back up again")]
+    /// The table's stream cannot deliver the changes made during and after a scan.
+    #[error("cannot back up table {table}: {reason}")]
     NotCapturing {
         /// Source table.
         table: String,

@@ -7,7 +7,7 @@
 use crate::error::{CompactorError, Result};
 use crate::snapshot_writer::{new_run_id, snapshot_row, Committed, SnapshotWriter};
 use rewind_format::{SnapshotFileEntry, SnapshotKind};
-use rewind_replay::catalog::load_catalog;
+use rewind_replay::whole_life::{load_checked_catalog, refute_on_missing_insert};
 use rewind_replay::plan::{plan_restore, Plan, PlanOptions};
 use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
 use rewind_replay::AtSpec;
@@ -54,7 +54,8 @@ pub async fn plan_snapshot(
     at: i64,
     opts: &PlanOptions,
 ) -> Result<SnapshotPlan> {
-    let catalog = load_catalog(store.as_ref(), table, Some(at)).await?;
+    let catalog =
+        load_checked_catalog(store, table, Some(at), opts, &ReconstructOptions::default()).await?;
     let plan = plan_restore(&catalog, AtSpec::Second(at), opts)?;
     let snapshot = SnapshotPlan {
         table: table.to_string(),
@@ -108,7 +109,7 @@ pub async fn compact_bucket(
     );
     let skip: BTreeSet<u32> = (0..plan.buckets).filter(|b| *b != bucket).collect();
     let rows = Mutex::new(Vec::new());
-    reconstruct(store, plan, opts, &skip, |_, items| {
+    let rebuilt = reconstruct(store, plan, opts, &skip, |_, items| {
         let rows = &rows;
         async move {
             rows.lock().expect("not poisoned").extend(
@@ -119,7 +120,12 @@ pub async fn compact_bucket(
             Ok(())
         }
     })
-    .await?;
+    .await;
+    if let Err(e) = rebuilt {
+        // The next plan (the next compaction) starts from a snapshot instead.
+        refute_on_missing_insert(store, &snapshot.table, plan, &e).await?;
+        return Err(e.into());
+    }
     writer
         .write_bucket(bucket, rows.into_inner().expect("not poisoned"))
         .await?;

@@ -22,6 +22,12 @@ pub enum SnapshotKind {
         margin_ms: i64,
         /// Parallel Scan segments.
         segments: u32,
+        /// The table's stream when the scan started: the changes applied over the scan come
+        /// from it, so the snapshot is usable only once capture covers that stream from before
+        /// `scan_start_ms - margin_ms`. `None` in manifests written before this was recorded
+        /// (the backup then refused to run without capture, so capture covered it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream_label: Option<String>,
     },
     /// The previous snapshot with the changes up to this one's time applied: exactly the state
     /// at `at`.

@@ -11,6 +11,7 @@
 //! snapshots/table=<t>/at=YYYYMMDDTHHMMSSZ/manifest.json
 //! checkpoints/table=<t>/stream=<label>/<shard>.json
 //! tables/table=<t>/owner.json
+//! tables/table=<t>/whole-life/{confirmed,refuted}.json
 //! tables/table=<t>/description/at=YYYYMMDDTHHMMSSZ.json
 //! quarantine/table=<t>/dt=YYYY-MM-DD/<sha256 of the raw record, 32 hex>.json
 //! gaps/table=<t>/stream=<label>/<shard>_YYYYMMDDTHHMMSSZ.json
@@ -606,10 +607,34 @@ pub fn table_owner(table: &str) -> String {
     format!("{TABLES}/table={table}/owner.json")
 }
 
+/// Prefix of every table's own objects (owner claims, descriptions, markers).
+pub fn all_tables_prefix() -> String {
+    format!("{TABLES}/")
+}
+
+/// The table an owner-claim key belongs to, `None` for any other key.
+pub fn parse_table_owner(key: &str) -> Option<String> {
+    let rest = key.strip_prefix(TABLES)?.strip_prefix("/table=")?;
+    let table = rest.strip_suffix("/owner.json")?;
+    (!table.contains('/') && validate_table(table).is_ok()).then(|| table.to_string())
+}
+
 /// What retention has deleted of a table's change log: restores must not assume the log covers
 /// what is gone.
 pub fn retention_marker(table: &str) -> String {
     format!("{TABLES}/table={table}/retention.json")
+}
+
+/// The proof that the change log covers the table's whole life: a full backup's Scan that the
+/// log explains (written once, put-if-absent).
+pub fn whole_life_confirmed(table: &str) -> String {
+    format!("{TABLES}/table={table}/whole-life/confirmed.json")
+}
+
+/// The proof that it does not (an item the log never inserted); it outranks a confirmation and
+/// is never withdrawn (written once, put-if-absent).
+pub fn whole_life_refuted(table: &str) -> String {
+    format!("{TABLES}/table={table}/whole-life/refuted.json")
 }
 
 /// Prefix of the table's description versions.
@@ -724,6 +749,20 @@ mod tests {
             parse_restore_done_key(&restore_journal("shop", "ab12")),
             None
         );
+    }
+
+    #[test]
+    fn owner_claims_name_their_table() {
+        assert_eq!(parse_table_owner(&table_owner("shop")).as_deref(), Some("shop"));
+        assert!(table_owner("shop").starts_with(&all_tables_prefix()));
+        for other in [
+            retention_marker("shop"),
+            whole_life_confirmed("shop"),
+            description_key("shop", t("2026-11-26T06:00:00Z")),
+            "tables/table=a/b/owner.json".to_string(),
+        ] {
+            assert_eq!(parse_table_owner(&other), None, "{other}");
+        }
     }
 
     fn t(s: &str) -> DateTime<Utc> {

@@ -110,6 +110,8 @@ pub struct DynamoDbTarget {
     session: Mutex<Option<Session>>,
     /// `Reconcile`: what the table held before the restore, per bucket.
     existing: Mutex<HashMap<u32, HashMap<Vec<u8>, Existing>>>,
+    /// `prepare` created the table in this run (`abandon` deletes it).
+    created: std::sync::atomic::AtomicBool,
 }
 
 /// What `prepare` decided, for `write_bucket`.
@@ -148,6 +150,7 @@ impl DynamoDbTarget {
             retry: RetryPolicy::DEFAULT,
             session: Mutex::new(None),
             existing: Mutex::new(HashMap::new()),
+            created: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -744,6 +747,36 @@ impl RestoreTarget for DynamoDbTarget {
         self.label.clone()
     }
 
+    async fn precheck(&self, ctx: &PrepareContext) -> Result<()> {
+        if ctx.mode == WriteMode::Fresh && self.describe().await?.is_some() {
+            return Err(ReplayError::TargetExists {
+                target: self.label.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn abandon(&self) -> Result<Option<String>> {
+        if !self.created.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            return Ok(None);
+        }
+        self.client
+            .delete_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
+                ReplayError::Aws {
+                    operation: "DeleteTable",
+                    target: self.label.clone(),
+                    message: format!("{e} (the table was created by this failed restore; delete it by hand)"),
+                    retryable: false,
+                }
+            })?;
+        Ok(Some(format!("deleted table {} (created by this restore)", self.label)))
+    }
+
     async fn prepare(&self, ctx: &PrepareContext) -> Result<()> {
         if ctx.key_names.is_empty() {
             return Err(self.invalid("restore", "no key attribute names"));
@@ -756,7 +789,11 @@ impl RestoreTarget for DynamoDbTarget {
                     target: self.label.clone(),
                 })
             }
-            (None, _) => self.create_table(ctx.description.as_ref()).await?,
+            (None, _) => {
+                self.create_table(ctx.description.as_ref()).await?;
+                self.created
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
             (Some(table), _) => {
                 let mut names: Vec<&str> = table
                     .key_schema()

@@ -211,6 +211,8 @@ pub struct ExportTarget {
     buckets: AtomicU32,
     started_at: Mutex<Option<DateTime<Utc>>>,
     written: Mutex<BTreeMap<String, Written>>,
+    /// The mode `prepare` ran in (`abandon` removes only a fresh export's files).
+    mode: Mutex<Option<WriteMode>>,
 }
 
 impl ExportTarget {
@@ -238,6 +240,7 @@ impl ExportTarget {
             buckets: AtomicU32::new(0),
             started_at: Mutex::new(None),
             written: Mutex::new(BTreeMap::new()),
+            mode: Mutex::new(None),
         }
     }
 
@@ -349,6 +352,32 @@ impl RestoreTarget for ExportTarget {
         self.label.clone()
     }
 
+    async fn precheck(&self, ctx: &PrepareContext) -> Result<()> {
+        if ctx.mode == WriteMode::Fresh && self.exists().await? {
+            return Err(ReplayError::TargetExists {
+                target: self.label.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn abandon(&self) -> Result<Option<String>> {
+        // Only a fresh export's objects are ours alone; the manifests are written last, so an
+        // abandoned export has none, and its data files go.
+        if self.mode.lock().unwrap_or_else(|e| e.into_inner()).take() != Some(WriteMode::Fresh) {
+            return Ok(None);
+        }
+        let stale = list_all(self.store.as_ref(), DATA_PREFIX).await?;
+        for object in &stale {
+            self.store.delete(&object.key).await?;
+        }
+        Ok(Some(format!(
+            "removed the {} data file(s) this restore wrote to {}",
+            stale.len(),
+            self.label
+        )))
+    }
+
     async fn prepare(&self, ctx: &PrepareContext) -> Result<()> {
         if ctx.buckets == 0 {
             return Err(ReplayError::Invalid {
@@ -387,6 +416,7 @@ impl RestoreTarget for ExportTarget {
             }
         }
         self.buckets.store(ctx.buckets, Ordering::Release);
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.mode);
         self.started_at
             .lock()
             .unwrap_or_else(|e| e.into_inner())

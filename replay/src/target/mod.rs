@@ -177,6 +177,19 @@ pub trait RestoreTarget: Send + Sync + std::fmt::Debug {
     /// A canonical identity (the URL), part of the resume key.
     fn id(&self) -> String;
 
+    /// Refuses, before a restore reads anything, what `prepare` would refuse without changing
+    /// anything (a `Fresh` restore into a target that exists). Creates nothing.
+    async fn precheck(&self, _ctx: &PrepareContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Undoes what `prepare` created in this run, after the restore failed: the table it
+    /// created, the export objects it wrote. Returns what it removed, in words (`None`: this
+    /// run created nothing).
+    async fn abandon(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Checks and creates the target before any bucket is written (see [`WriteMode`]).
     /// [`ReplayError::TargetExists`] when `Fresh` meets an existing target; nothing is changed then.
     async fn prepare(&self, ctx: &PrepareContext) -> Result<()>;

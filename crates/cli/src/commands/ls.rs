@@ -51,7 +51,10 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
                     println!("  watermark:  {w} (lag {lag}s)");
                 }
                 if let Some(why) = &s.not_whole_life {
-                    println!("  note:       {why}");
+                    println!("  whole life: {why}");
+                }
+                for snap in &s.snapshot_states {
+                    println!("  {} at {}, {}", snap.kind, snap.at, snap.status_text);
                 }
                 println!(
                     "  changes:    {} files, {} bytes; snapshots: {}",
