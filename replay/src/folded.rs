@@ -10,9 +10,7 @@ use crate::plan::Plan;
 use crate::reconstruct::{reconstruct, ReconstructOptions, ReconstructStats};
 use crate::spill::SpillDir;
 use crate::state::LiveItem;
-use arrow::array::{
-    Array, AsArray, BinaryArray, Int64Array, RecordBatch, StringArray,
-};
+use arrow::array::{Array, AsArray, BinaryArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use arrow_ipc::reader::FileReader;
 use arrow_ipc::writer::FileWriter;
@@ -151,7 +149,12 @@ fn read(path: &Path) -> Result<Vec<LiveItem>> {
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| ipc(path, e))?;
-        let bad = || ipc(path, arrow::error::ArrowError::SchemaError("not a state file".into()));
+        let bad = || {
+            ipc(
+                path,
+                arrow::error::ArrowError::SchemaError("not a state file".into()),
+            )
+        };
         let col = |i: usize| batch.column(i);
         let key = col(0).as_binary_opt::<i32>().ok_or_else(bad)?;
         let keys = col(1).as_string_opt::<i32>().ok_or_else(bad)?;

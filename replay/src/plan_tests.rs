@@ -861,7 +861,10 @@ fn whole_life_rule() {
                 .described("06:00:00", Some("05:00:00"))
                 .confirmed(),
         ),
-        whole("confirmed, no description at all", unconfirmed().confirmed()),
+        whole(
+            "confirmed, no description at all",
+            unconfirmed().confirmed(),
+        ),
         whole(
             "first read 1 ms short of 24 h",
             Cat::whole_life().last_checkpoint(|c| {
@@ -886,9 +889,13 @@ fn whole_life_rule() {
 #[test]
 fn full_backups_wait_for_capture() {
     let unconfirmed = || {
-        Cat::bare()
-            .described("06:00:00", Some("06:00:00"))
-            .shard(L1, S1, None, "09:00:00.500", false)
+        Cat::bare().described("06:00:00", Some("06:00:00")).shard(
+            L1,
+            S1,
+            None,
+            "09:00:00.500",
+            false,
+        )
     };
     let status = |cat: &Cat| {
         let w = restorable_window(&cat.catalog, &WindowOptions::default());
@@ -902,14 +909,17 @@ fn full_backups_wait_for_capture() {
     assert_eq!(w.intervals, vec![iv("07:00:15", "08:59:57")]);
     assert_eq!(w.confirm_with(), Some(w.snapshots[0].manifest_key.as_str()));
     assert!(matches!(w.whole_life, WholeLife::Unconfirmed { .. }));
-    assert!(w.not_whole_life.unwrap().contains("is compared with the change log"));
+    assert!(w
+        .not_whole_life
+        .unwrap()
+        .contains("is compared with the change log"));
 
     // Taken before capture ran: no checkpoint of its stream yet.
-    let (st, w) = status(
-        &Cat::bare()
-            .described("06:00:00", Some("06:00:00"))
-            .backup("07:00:00", "07:00:10", Some(L1)),
-    );
+    let (st, w) = status(&Cat::bare().described("06:00:00", Some("06:00:00")).backup(
+        "07:00:00",
+        "07:00:10",
+        Some(L1),
+    ));
     assert!(
         matches!(&st, SnapshotUse::WaitingForCapture(r) if r.contains("has not read the table's stream 2026-11-26T06:00:00.000")),
         "{st:?}"
@@ -964,7 +974,10 @@ fn full_backups_wait_for_capture() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("cannot be used: capture first read stream"), "{err}");
+    assert!(
+        err.contains("cannot be used: capture first read stream"),
+        "{err}"
+    );
     // 1 ms earlier is within 24 h of 06:59:55: usable.
     let (st, _) = status(
         &late()
@@ -1443,7 +1456,11 @@ fn watermark() {
         skew_ms: i64,
         watermark: &'static str,
     }
-    let created = || Cat::bare().described("06:00:00", Some("06:00:00")).confirmed();
+    let created = || {
+        Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .confirmed()
+    };
     let ended_parent = || created().shard(L1, S1, None, "07:00:00", true);
     let cases = vec![
         W {
@@ -1531,7 +1548,6 @@ fn watermark() {
     for c in cases {
         let opts = WindowOptions {
             skew_margin_ms: c.skew_ms,
-            ..WindowOptions::default()
         };
         let w = restorable_window(&c.cat.catalog, &opts);
         assert_eq!(

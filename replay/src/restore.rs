@@ -8,10 +8,10 @@ use crate::folded::FoldedState;
 use crate::journal::{missing_pins, Journal, JournalRef, JournalStatus};
 use crate::plan::{plan_restore, Plan, PlanOptions};
 use crate::reconstruct::{ReconstructOptions, ReconstructStats};
-use crate::whole_life::{load_checked_catalog, refute_on_missing_insert};
 use crate::target::{
     BucketWritten, FinishContext, PrepareContext, RestoreTarget, WriteMode, WriteStats,
 };
+use crate::whole_life::{load_checked_catalog, refute_on_missing_insert};
 use rewind_store::Store;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -152,7 +152,9 @@ pub async fn restore(
                 tracing::warn!(%key, "a pinned file is gone; planning the restore again");
                 restarted = true;
             }
-            Err(e) if attempt < 3 && refute_on_missing_insert(store, &req.table, &setup.plan, &e).await? => {}
+            Err(e)
+                if attempt < 3
+                    && refute_on_missing_insert(store, &req.table, &setup.plan, &e).await? => {}
             Err(e) => return Err(e),
         }
     }

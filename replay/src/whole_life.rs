@@ -90,7 +90,12 @@ pub async fn check_whole_life(
     // The log alone, as if the claim held; and the backup with the changes over it.
     let hypothetical = Catalog {
         snapshots: Vec::new(),
-        whole_life: Some(evidence(WholeLifeVerdict::Confirmed, None, None, String::new())),
+        whole_life: Some(evidence(
+            WholeLifeVerdict::Confirmed,
+            None,
+            None,
+            String::new(),
+        )),
         ..catalog.clone()
     };
     let mut from_log = plan_restore(&hypothetical, AtSpec::Second(at), &opts)?;
@@ -119,12 +124,7 @@ pub async fn check_whole_life(
             return record_whole_life(
                 store.as_ref(),
                 table,
-                &evidence(
-                    WholeLifeVerdict::Refuted,
-                    Some(&manifest),
-                    Some(at),
-                    reason,
-                ),
+                &evidence(WholeLifeVerdict::Refuted, Some(&manifest), Some(at), reason),
             )
             .await;
         }
@@ -216,9 +216,7 @@ async fn collect(
                 .into_iter()
                 .map(entry)
                 .collect::<Result<Vec<Entry>>>()?;
-            out.lock()
-                .expect("not poisoned")
-                .insert(bucket, entries);
+            out.lock().expect("not poisoned").insert(bucket, entries);
             Ok(())
         }
     })

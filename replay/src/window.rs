@@ -495,7 +495,9 @@ pub fn captured_from_ms(
         .iter()
         .any(|g| g.stream_label == label && g.after_sequence_number.is_none())
     {
-        return Err(format!("stream {label} lost records before its first capture"));
+        return Err(format!(
+            "stream {label} lost records before its first capture"
+        ));
     }
     let shard_ids: BTreeSet<&str> = cps.iter().map(|c| c.shard_id.as_str()).collect();
     let mut from = stream_ms;

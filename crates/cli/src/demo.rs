@@ -5,9 +5,11 @@
 //! into a local-directory store; then several points in time are restored into `file://` exports
 //! (the ImportTable format) and each export is verified twice: against the state rewind
 //! reconstructs ([`rewind_replay::verify`]) and against the workload's own model of the table at
-//! that second, which shares no code with capture or replay. Nothing is compacted yet (there is no
-//! compactor in the workspace): restores read the capture-time change files, from the table's whole
-//! life.
+//! that second, which shares no code with capture or replay. At the end of the first phase the
+//! table is backed up (the model is scanned as `rewind backup` scans DynamoDB), and after capture
+//! that backup is compared with the change log: that proves the log covers the table's whole life,
+//! so every point back to the first second restores from the log alone (the later ones from the
+//! backup and the changes after it). Nothing is compacted.
 //!
 //! Time is simulated: the workload stamps its records at `records_per_second` from
 //! `2026-11-26T06:00:00Z`, and capture is told the simulated time (ingestion time, "read through"
@@ -21,6 +23,7 @@
 //! directory, or one holding the marker, is accepted, and in the latter only `store/`, `exports/`
 //! and `tmp/` are replaced.
 
+use crate::demo_source::ModelSource;
 use anyhow::{bail, Context};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -29,6 +32,7 @@ use rewind_capture::description::{
     DESCRIPTION_VERSION,
 };
 use rewind_capture::{CaptureOptions, Capturer, ShardBatch, StreamInput};
+use rewind_compactor::{backup_from, BackupOptions, BackupReport};
 use rewind_replay::at::format_second;
 use rewind_replay::catalog::load_catalog;
 use rewind_replay::fingerprint::{fingerprint, item_key, Fingerprint};
@@ -38,6 +42,7 @@ use rewind_replay::restore::{restore, RestoreProgress, RestoreRequest};
 use rewind_replay::target::export::ExportTarget;
 use rewind_replay::target::RestoreTarget;
 use rewind_replay::verify::verify;
+use rewind_replay::whole_life::check_whole_life;
 use rewind_replay::window::{restorable_window, WindowOptions};
 use rewind_replay::AtSpec;
 use rewind_store::{layout, list_all, LocalStore, Store};
@@ -136,6 +141,10 @@ pub struct DemoReport {
     pub restorable: Vec<String>,
     /// Why the change log alone does not cover the table's whole life, if it does not.
     pub not_whole_life: Option<String>,
+    /// The full backup taken after the first phase (its manifest).
+    pub backup: String,
+    /// What comparing that backup with the change log found.
+    pub whole_life_check: String,
     /// The restored points.
     pub points: Vec<PointReport>,
     /// Points restored.
@@ -285,8 +294,30 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<DemoReport> {
     }
 
     let capture_started = Instant::now();
-    let (captured, mut points) =
-        capture_run(opts, &store, &mut workload, &table, start, end, &seconds).await?;
+    let backup_opts = BackupOptions {
+        segments: 2,
+        spill_dir: Some(workdir.join("tmp")),
+        ..BackupOptions::default()
+    };
+    let (captured, mut points, backup) = capture_run(
+        opts,
+        &store,
+        &mut workload,
+        &table,
+        (start, end),
+        &seconds,
+        &backup_opts,
+    )
+    .await?;
+    // The backup's Scan against the change log: proves that the log holds every item since the
+    // stream began, so restores from the log alone reach back to the first second.
+    let reconstruct_opts = ReconstructOptions {
+        spill_dir: Some(workdir.join("tmp")),
+        ..ReconstructOptions::default()
+    };
+    let verdict = check_whole_life(&store, &table, &PlanOptions::default(), &reconstruct_opts)
+        .await
+        .context("comparing the full backup with the change log")?;
     if !opts.capture_only {
         points.push(Point {
             at: AtSpec::Latest,
@@ -337,6 +368,11 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<DemoReport> {
         size_vs_gzip_json: change_bytes as f64 / captured.gzip_json_bytes.max(1) as f64,
         restorable: window.intervals.iter().map(ToString::to_string).collect(),
         not_whole_life: window.not_whole_life,
+        backup: backup.manifest,
+        whole_life_check: verdict.map_or_else(
+            || "not compared (capture has not covered the backup yet)".to_string(),
+            |v| v.reason,
+        ),
         points_restored: reports.len() as u64,
         points_verified: reports.iter().filter(|p| p.ok).count() as u64,
         points: reports,
@@ -413,16 +449,17 @@ fn description(workload: &Workload, label: &str, created_secs: i64) -> TableDesc
 }
 
 /// Generates the run's records phase by phase and captures them in batches; takes the model at
-/// each of `seconds` (sorted) on the way.
+/// each of `seconds` (sorted) on the way, and a full backup of the table at the end of the
+/// first phase.
 async fn capture_run(
     opts: &DemoOptions,
     store: &Store,
     workload: &mut Workload,
     table: &str,
-    start: i64,
-    end: i64,
+    (start, end): (i64, i64),
     seconds: &[i64],
-) -> anyhow::Result<(Captured, Vec<Point>)> {
+    backup_opts: &BackupOptions,
+) -> anyhow::Result<(Captured, Vec<Point>, BackupReport)> {
     let label = workload.config().stream_label.clone();
     let capturer = Capturer::new(Arc::clone(store), CaptureOptions::default());
     capturer
@@ -451,6 +488,7 @@ async fn capture_run(
     };
     let mut captured = Captured::default();
     let mut points = Vec::new();
+    let mut backup = None;
     let mut next_point = seconds.iter().peekable();
     let phase = i64::from(opts.phase_seconds);
     for phase_end in (1..).map(|k| start + k * phase).take_while(|&e| e <= end) {
@@ -479,11 +517,25 @@ async fn capture_run(
         // The phase's end: everything stamped before it has been read.
         let now = phase_end * 1000;
         shard.flush(Some(now - 1), now, &mut captured).await?;
+        if backup.is_none() {
+            // `rewind backup` of the table as it is now (the model holds every record so far).
+            let source = ModelSource::new(
+                description(workload, &label, start),
+                workload.current_items().cloned(),
+                now,
+            )?;
+            backup = Some(
+                backup_from(store, &source, backup_opts)
+                    .await
+                    .context("backing up the table")?,
+            );
+        }
     }
     // The poller's empty read a little later: the watermark reaches the run's last second.
     let now = end * 1000 + FINAL_READ_AFTER_MS;
     shard.flush(Some(now), now, &mut captured).await?;
-    Ok((captured, points))
+    let backup = backup.context("the run has at least one phase")?;
+    Ok((captured, points, backup))
 }
 
 impl Captured {

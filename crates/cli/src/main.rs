@@ -4,6 +4,7 @@
 
 mod commands;
 mod demo;
+mod demo_source;
 mod exit;
 mod output;
 

@@ -11,10 +11,10 @@
 
 use crate::error::{CompactorError, Result};
 use crate::snapshot_writer::{Committed, SnapshotWriter};
-use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
+use crate::table_source::{DynamoDbSource, ScannedItem, TableSource};
 use chrono::{SecondsFormat, Utc};
 use futures::future::try_join_all;
-use rewind_capture::{check_view_type, describe_table, save_description_if_changed};
+use rewind_capture::{check_view_type, save_description_if_changed};
 use rewind_format::{
     batch_to_records, encode_key, item_to_json, to_batch, AttributeValue, ChangeRecord, EventName,
     SnapshotKind,
@@ -84,18 +84,30 @@ pub struct BackupReport {
     pub committed: bool,
 }
 
-/// Backs up `table` into `store` as a snapshot.
+/// Backs up `table` into `store` as a snapshot, scanning it through `client`.
 pub async fn full_backup(
     store: &Store,
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     opts: &BackupOptions,
 ) -> Result<BackupReport> {
+    backup_from(store, &DynamoDbSource::new(client.clone(), table), opts).await
+}
+
+/// Backs up the table `source` reads into `store` as a snapshot.
+pub async fn backup_from(
+    store: &Store,
+    source: &dyn TableSource,
+    opts: &BackupOptions,
+) -> Result<BackupReport> {
     let started = Instant::now();
-    let description = describe_table(client, table).await?;
+    let table = source.table();
+    let description = source.describe().await?;
     let label = stream_label(table, &description)?;
     rewind_store::claim_table(store.as_ref(), table, &description.table_arn).await?;
-    save_description_if_changed(store.as_ref(), &description, Utc::now()).await?;
+    let described_at =
+        chrono::DateTime::from_timestamp_millis(source.now_ms()).unwrap_or_else(Utc::now);
+    save_description_if_changed(store.as_ref(), &description, described_at).await?;
     let key_names = key_names_of(&description);
     let buckets = opts.buckets.unwrap_or_else(|| {
         let items = description.item_count.unwrap_or(0).max(0) as u64;
@@ -104,13 +116,13 @@ pub async fn full_backup(
 
     let spill = SpillDir::new(opts.spill_dir.as_deref())?;
     let writer = spill.writer();
-    let scan_start_ms = Utc::now().timestamp_millis();
-    let scanned = try_join_all((0..opts.segments.max(1)).map(|segment| {
+    let scan_start_ms = source.now_ms();
+    let segments = opts.segments.max(1);
+    let scanned = try_join_all((0..segments).map(|segment| {
         scan_segment(
-            client,
-            table,
+            source,
             segment,
-            opts.segments.max(1),
+            segments,
             &key_names,
             &label,
             scan_start_ms,
@@ -122,12 +134,11 @@ pub async fn full_backup(
     let spilled = writer.finish();
     let items: u64 = scanned?.into_iter().sum();
     spilled?;
-    let scan_end_ms = Utc::now().timestamp_millis();
+    let scan_end_ms = source.now_ms();
     let scan_seconds = started.elapsed().as_secs_f64();
     // A stream disabled and enabled again during the scan: changes in between are in neither
     // stream, and the rows carry the old label. Refuse rather than commit such a snapshot.
-    let after = describe_table(client, table).await?;
-    let label_after = stream_label(table, &after)?;
+    let label_after = stream_label(table, &source.describe().await?)?;
     if label_after != label {
         return Err(CompactorError::NotCapturing {
             table: table.to_string(),
@@ -198,12 +209,13 @@ pub async fn full_backup(
 
 /// The label of the table's stream, which the changes over the scan will come from; refuses a
 /// table without a stream, or with one capture cannot use.
-fn stream_label(
-    table: &str,
-    description: &rewind_capture::TableDescription,
-) -> Result<String> {
+fn stream_label(table: &str, description: &rewind_capture::TableDescription) -> Result<String> {
     let stream = &description.stream;
-    let Some(label) = stream.latest_stream_label.clone().filter(|_| stream.enabled) else {
+    let Some(label) = stream
+        .latest_stream_label
+        .clone()
+        .filter(|_| stream.enabled)
+    else {
         return Err(CompactorError::NotCapturing {
             table: table.to_string(),
             reason: "the table has no stream enabled: enable one with view type NEW_AND_OLD_IMAGES before the backup, so that the changes made during and after the scan are captured".into(),
@@ -218,11 +230,10 @@ fn stream_label(
     Ok(label)
 }
 
-/// Scans one segment (consistent reads, all pages) into the spill; returns the items read.
+/// Scans one segment into the spill; returns the items read.
 #[allow(clippy::too_many_arguments)]
 async fn scan_segment(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
+    source: &dyn TableSource,
     segment: u32,
     segments: u32,
     key_names: &[String],
@@ -231,60 +242,46 @@ async fn scan_segment(
     buckets: u32,
     spill: SpillSender,
 ) -> Result<u64> {
-    let mut start: Option<HashMap<String, SdkValue>> = None;
+    let table = source.table();
     let mut items = 0u64;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .segment(segment as i32)
-            .total_segments(segments as i32)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| CompactorError::Aws {
-                operation: "Scan",
-                table: table.to_string(),
-                message: format!(
-                    "segment {segment}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                ),
-            })?;
-        let mut by_bucket: HashMap<u32, Vec<ChangeRecord>> = HashMap::new();
-        for item in page.items() {
-            let record = scan_row(item, key_names, table, label, stamp_ms)?;
-            by_bucket
-                .entry(bucket_of(&record.key, buckets))
-                .or_default()
-                .push(record);
-            items += 1;
-        }
-        for (bucket, rows) in by_bucket {
-            if !spill.send(Tier::Base, bucket, to_batch(&rows)) {
-                return Ok(items); // the writer failed; `finish` reports why
+    let mut failed: Option<CompactorError> = None;
+    source
+        .scan_segment(segment, segments, &mut |page| {
+            let mut by_bucket: HashMap<u32, Vec<ChangeRecord>> = HashMap::new();
+            for item in page {
+                match scan_row(item, key_names, table, label, stamp_ms) {
+                    Ok(record) => by_bucket
+                        .entry(bucket_of(&record.key, buckets))
+                        .or_default()
+                        .push(record),
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+                items += 1;
             }
-        }
-        match page.last_evaluated_key() {
-            Some(k) if !k.is_empty() => start = Some(k.clone()),
-            _ => return Ok(items),
-        }
+            // `false` when the writer failed; `finish` reports why.
+            by_bucket
+                .into_iter()
+                .all(|(bucket, rows)| spill.send(Tier::Base, bucket, to_batch(&rows)))
+        })
+        .await?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(items),
     }
 }
 
 /// A scanned item as a snapshot row: the version it holds is unknown, so it carries the scan's
 /// start as its stamp and sequence number 0 (it ranks below every change anyway).
 fn scan_row(
-    item: &HashMap<String, SdkValue>,
+    item: ScannedItem,
     key_names: &[String],
     table: &str,
     label: &str,
     stamp_ms: i64,
 ) -> Result<ChangeRecord> {
-    let item: HashMap<String, AttributeValue> = item
-        .iter()
-        .map(|(k, v)| (k.clone(), AttributeValue::from(v.clone())))
-        .collect();
     let keys: HashMap<String, AttributeValue> = key_names
         .iter()
         .map(|name| {

@@ -85,7 +85,9 @@ pub struct CompactReport {
 pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Result<CompactReport> {
     match compact_once(store, table, opts).await {
         Err(crate::CompactorError::Replay(e)) => match e {
-            rewind_replay::ReplayError::MissingInsert { .. } => compact_once(store, table, opts).await,
+            rewind_replay::ReplayError::MissingInsert { .. } => {
+                compact_once(store, table, opts).await
+            }
             other => Err(other.into()),
         },
         other => other,

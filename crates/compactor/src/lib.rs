@@ -13,9 +13,11 @@ pub mod merge;
 pub mod metrics;
 pub mod retention;
 pub mod snapshot_writer;
+pub mod table_source;
 
-pub use backup::{full_backup, BackupOptions, BackupReport};
+pub use backup::{backup_from, full_backup, BackupOptions, BackupReport};
 pub use compact::{compact, CompactOptions, CompactReport};
 pub use error::{CompactorError, Result};
 pub use merge::{merge_small_files, MergeOptions, MergeReport};
 pub use retention::{apply_retention, RetentionPolicy, RetentionReport};
+pub use table_source::{DynamoDbSource, TableSource};

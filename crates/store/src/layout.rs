@@ -753,7 +753,10 @@ mod tests {
 
     #[test]
     fn owner_claims_name_their_table() {
-        assert_eq!(parse_table_owner(&table_owner("shop")).as_deref(), Some("shop"));
+        assert_eq!(
+            parse_table_owner(&table_owner("shop")).as_deref(),
+            Some("shop")
+        );
         assert!(table_owner("shop").starts_with(&all_tables_prefix()));
         for other in [
             retention_marker("shop"),

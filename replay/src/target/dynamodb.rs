@@ -757,7 +757,10 @@ impl RestoreTarget for DynamoDbTarget {
     }
 
     async fn abandon(&self) -> Result<Option<String>> {
-        if !self.created.swap(false, std::sync::atomic::Ordering::AcqRel) {
+        if !self
+            .created
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
             return Ok(None);
         }
         self.client
@@ -770,11 +773,16 @@ impl RestoreTarget for DynamoDbTarget {
                 ReplayError::Aws {
                     operation: "DeleteTable",
                     target: self.label.clone(),
-                    message: format!("{e} (the table was created by this failed restore; delete it by hand)"),
+                    message: format!(
+                        "{e} (the table was created by this failed restore; delete it by hand)"
+                    ),
                     retryable: false,
                 }
             })?;
-        Ok(Some(format!("deleted table {} (created by this restore)", self.label)))
+        Ok(Some(format!(
+            "deleted table {} (created by this restore)",
+            self.label
+        )))
     }
 
     async fn prepare(&self, ctx: &PrepareContext) -> Result<()> {
