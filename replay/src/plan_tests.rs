@@ -986,6 +986,16 @@ fn full_backups_wait_for_capture() {
     );
     assert_eq!(st, SnapshotUse::Usable);
 
+    // A scan that began within the margin of the stream's creation: its changes start before
+    // the stream, which is no loss (the scan saw everything older). Usable.
+    let (st, _) = status(
+        &Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .shard(L1, S1, None, "09:00:00.500", false)
+            .backup("06:00:02", "06:00:03", Some(L1)),
+    );
+    assert_eq!(st, SnapshotUse::Usable);
+
     // A manifest from before the stream label was recorded: the backup then required capture.
     let (st, _) = status(&unconfirmed().backup("07:00:00", "07:00:10", None));
     assert_eq!(st, SnapshotUse::Usable);

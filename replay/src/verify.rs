@@ -6,13 +6,13 @@
 //! as a difference.
 
 use crate::at::{format_second, AtSpec};
-use crate::catalog::load_catalog;
 use crate::error::{ReplayError, Result};
 use crate::fingerprint::{fingerprint, item_key, key_names_from_keys_json, Fingerprint};
 use crate::plan::{plan_restore, PlanOptions};
 use crate::reconstruct::{reconstruct, ReconstructOptions};
 use crate::state::LiveItem;
 use crate::target::RestoreTarget;
+use crate::whole_life::{load_checked_catalog, refute_on_missing_insert};
 use rewind_format::{item_from_json, AttributeValue, Item};
 use rewind_store::Store;
 use serde::Serialize;
@@ -79,13 +79,31 @@ pub async fn verify(
     plan_opts: &PlanOptions,
     opts: &ReconstructOptions,
 ) -> Result<VerifyReport> {
-    let catalog = load_catalog(store.as_ref(), table, at.second()).await?;
-    let plan = plan_restore(&catalog, at, plan_opts)?;
+    // A whole-life plan that meets an item without an INSERT records the refutation and plans
+    // again (from a snapshot), as a restore does.
+    for attempt in 0..2 {
+        let catalog = load_checked_catalog(store, table, at.second(), plan_opts, opts).await?;
+        let plan = plan_restore(&catalog, at, plan_opts)?;
+        match verify_plan(store, table, &plan, target, opts).await {
+            Err(e) if attempt == 0 && refute_on_missing_insert(store, table, &plan, &e).await? => {}
+            other => return other,
+        }
+    }
+    unreachable!("the second attempt returns")
+}
+
+async fn verify_plan(
+    store: &Store,
+    table: &str,
+    plan: &crate::plan::Plan,
+    target: &dyn RestoreTarget,
+    opts: &ReconstructOptions,
+) -> Result<VerifyReport> {
     let ttl = target.active_ttl_attribute().await?;
     let now_s = chrono::Utc::now().timestamp();
 
     let target_items = read_target(target).await?;
-    let key_names = resolve_key_names(store, &plan).await?;
+    let key_names = resolve_key_names(store, plan).await?;
     let mut at_target: HashMap<Vec<u8>, Seen> = HashMap::with_capacity(target_items.len());
     for (i, item) in target_items.into_iter().enumerate() {
         let (key, keys) = if key_names.is_empty() {
@@ -113,7 +131,7 @@ pub async fn verify(
     let at_target = Mutex::new(at_target);
     reconstruct(
         store,
-        &plan,
+        plan,
         opts,
         &BTreeSet::new(),
         |_, items: Vec<LiveItem>| {

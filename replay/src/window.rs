@@ -404,7 +404,9 @@ fn snapshot_use(
         }
         match captured_from_ms(catalog, label, &cps) {
             Err(why) => return (SnapshotUse::Refused(format!("{why}; take a new full backup")), None),
-            Ok(from) if from > snap.changes_from_ms => {
+            // Changes from before the stream began are not in it, and need not be: the scan
+            // started after the stream was enabled, so it saw them.
+            Ok(from) if from > snap.changes_from_ms.max(label_ms(label).unwrap_or(i64::MIN)) => {
                 return (
                     SnapshotUse::Refused(format!(
                         "capture first read stream {label} more than 24 h after the backup's changes begin ({}): records of the scan's time may have been trimmed before capture read them; take a new full backup",

@@ -169,8 +169,10 @@ async fn a_restore_whose_pinned_files_were_replaced_starts_over() {
 }
 
 /// A change file that vanished without a replacement (deleted by hand, lost in a copy) is not
-/// silently skipped: the items whose versions it held no longer link up, and the restore stops
-/// naming one of them.
+/// silently skipped: the items whose versions it held begin with a MODIFY or REMOVE, so the log
+/// no longer covers the table's whole life. The restore records that durably, plans again,
+/// finds no snapshot to start from and refuses naming one of the items; nothing is written to
+/// the target, and every later restore refuses the same way.
 #[tokio::test]
 async fn a_lost_change_file_stops_the_restore_naming_an_item() {
     let (_src, store) = local_store();
@@ -183,19 +185,35 @@ async fn a_lost_change_file_stops_the_restore_naming_an_item() {
     let out_dir = tempfile::tempdir().unwrap();
     let label = format!("file://{}", out_dir.path().display());
     let at = (T0_MS + 1000) / 1000 + 140;
-    let err = restore(
-        &store,
-        &ExportTarget::new(Arc::new(LocalStore::new(out_dir.path())), label),
-        &request(at),
-        &RestoreProgress::default(),
-    )
-    .await
-    .unwrap_err();
-    let message = err.to_string();
-    assert!(
-        matches!(err, rewind_replay::ReplayError::BrokenHistory { .. })
-            && message.contains(r#"{"pk":{"S":"k"#)
-            && message.contains("INSERT is missing"),
-        "{message}"
+    for _ in 0..2 {
+        let err = restore(
+            &store,
+            &ExportTarget::new(Arc::new(LocalStore::new(out_dir.path())), label.clone()),
+            &request(at),
+            &RestoreProgress::default(),
+        )
+        .await
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            matches!(err, rewind_replay::ReplayError::NothingRestorable { .. })
+                && message.contains(r#"{"pk":{"S":"k"#)
+                && message.contains("has no INSERT in the change log")
+                && message.contains("take a full backup"),
+            "{message}"
+        );
+        assert_eq!(
+            std::fs::read_dir(out_dir.path()).unwrap().count(),
+            0,
+            "nothing written to the target"
+        );
+    }
+    let verdict = rewind_replay::catalog::load_whole_life(store.as_ref(), TABLE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        verdict.verdict,
+        rewind_replay::catalog::WholeLifeVerdict::Refuted
     );
 }

@@ -27,12 +27,29 @@ async fn restores_every_phase_boundary_exactly_and_verify_catches_changes() {
     let mut model = BTreeMap::new();
     let mut next_id = 0;
     let mut boundaries: Vec<(i64, Model)> = Vec::new();
-    for ops in [120, 80, 80] {
+    let mut backup_valid_from = i64::MAX;
+    for (i, ops) in [120, 80, 80].into_iter().enumerate() {
         phase(&client, &table, &mut rng, &mut model, &mut next_id, ops).await;
         boundaries.push((close_phase().await, as_model(&model)));
+        if i == 0 {
+            // Before capture has run: the backup waits for it, and then settles the claim.
+            let out = rewind(&[
+                "--output", "json", "backup", "--table", &table, "--store", &store,
+            ]);
+            assert!(out.status.success());
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            backup_valid_from =
+                chrono::DateTime::parse_from_rfc3339(report["valid_from"].as_str().unwrap())
+                    .unwrap()
+                    .timestamp();
+        }
     }
-    // The watermark trails the poller's last empty read by the 2 s skew margin.
+    // The watermark trails the poller's last empty read by the 2 s skew margin; it must pass
+    // the backup's first valid second for the backup to settle the whole-life claim.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    while now_secs_f64() < (backup_valid_from + 3) as f64 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let out = rewind(&["capture", "--table", &table, "--store", &store, "--once"]);
     assert!(out.status.success());
 
@@ -55,6 +72,41 @@ async fn restores_every_phase_boundary_exactly_and_verify_catches_changes() {
     assert!(out.status.success());
     let dry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(dry["items"], last_model.len() as u64);
+    // The stream's first second and the first boundary (before the backup is valid) come from
+    // the change log alone.
+    for (second, want) in [
+        (created, None),
+        (boundaries[0].0, Some(boundaries[0].1.len())),
+    ] {
+        let out = rewind(&[
+            "--output",
+            "json",
+            "restore",
+            "--table",
+            &table,
+            "--store",
+            &store,
+            "--at",
+            &rfc3339(second),
+            "--to",
+            "dynamodb://never-created",
+            "--dry-run",
+        ]);
+        assert!(out.status.success(), "dry run at {}", rfc3339(second));
+        let dry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(dry["base"].is_null(), "{dry}");
+        if let Some(n) = want {
+            assert_eq!(dry["items"], n as u64);
+        }
+    }
+    let ls: serde_json::Value = serde_json::from_slice(
+        &rewind(&[
+            "--output", "json", "ls", "--store", &store, "--table", &table,
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(ls[0]["whole_life"]["state"], "confirmed", "{ls}");
     assert!(client
         .describe_table()
         .table_name("never-created")
