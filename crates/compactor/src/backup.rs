@@ -20,9 +20,11 @@ use rewind_format::{
     SnapshotKind,
 };
 use rewind_replay::bucket::bucket_of;
+use rewind_replay::catalog::load_catalog;
 use rewind_replay::plan::key_names_of;
 use rewind_replay::spill::{SpillDir, SpillSender};
 use rewind_replay::state::Tier;
+use rewind_replay::window::{restorable_window, SnapshotUse};
 use rewind_store::Store;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -82,6 +84,9 @@ pub struct BackupReport {
     pub seconds: f64,
     /// `false`: another backup committed the same second first (this one's files were removed).
     pub committed: bool,
+    /// Whether restores can use the snapshot yet (typically waiting for capture to read the
+    /// stream past its first valid second).
+    pub status: Option<SnapshotUse>,
 }
 
 /// Backs up `table` into `store` as a snapshot, scanning it through `client`.
@@ -191,7 +196,14 @@ pub async fn backup_from(
         ),
         Committed::Lost { manifest_key } => (manifest_key, 0, 0, false),
     };
+    let catalog = load_catalog(store.as_ref(), table, None).await?;
+    let status = restorable_window(&catalog, &Default::default())
+        .snapshots
+        .into_iter()
+        .find(|s| s.manifest_key == manifest)
+        .map(|s| s.status);
     Ok(BackupReport {
+        status,
         table: table.to_string(),
         manifest,
         run_id,

@@ -3,11 +3,13 @@
 use crate::output::Output;
 use anyhow::Context;
 use rewind_compactor::{full_backup, BackupOptions};
+use rewind_replay::window::SnapshotUse;
 
 /// Arguments of `rewind backup`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The DynamoDB table to back up (capture must already be running for it).
+    /// The DynamoDB table to back up (its stream must be enabled with NEW_AND_OLD_IMAGES; capture
+    /// may start later, within 24 h).
     #[arg(long)]
     table: String,
     /// Where the backup lives: s3://BUCKET/PREFIX, file://DIR or a plain path.
@@ -55,6 +57,14 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
                     "snapshot {}: restorable from {} (changes from {} are applied over it)",
                     report.manifest, report.valid_from, report.changes_from
                 );
+                match &report.status {
+                    Some(SnapshotUse::Usable) | None => {}
+                    Some(SnapshotUse::WaitingForCapture(why)) => println!(
+                        "waiting for capture: {why} (start capture within 24 h; `rewind ls` shows when it is usable)"
+                    ),
+                    Some(SnapshotUse::Refused(why)) => println!("not usable: {why}"),
+                    Some(SnapshotUse::Invalidated) => println!("invalidated by records captured late"),
+                }
             } else {
                 println!(
                     "another backup of {} committed {} first; this run's files were removed",

@@ -100,6 +100,8 @@ fn print_text(r: &DemoReport) {
         thousands(r.gzip_json_bytes),
         thousands(r.json_bytes)
     );
+    println!("full backup after the first phase: {}", r.backup);
+    println!("  compared with the change log: {}", r.whole_life_check);
     match &r.not_whole_life {
         None => println!(
             "restorable: {} (the change log covers the table's whole life)",

@@ -2,7 +2,7 @@
 
 use crate::output::Output;
 use rewind_replay::inventory::{list_tables, summarize};
-use rewind_replay::window::WindowOptions;
+use rewind_replay::window::{WholeLife, WindowOptions};
 
 /// Arguments of `rewind ls`.
 #[derive(Debug, clap::Args)]
@@ -50,8 +50,16 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
                 if let (Some(w), Some(lag)) = (&s.watermark, s.lag_seconds) {
                     println!("  watermark:  {w} (lag {lag}s)");
                 }
-                if let Some(why) = &s.not_whole_life {
-                    println!("  whole life: {why}");
+                match (&s.whole_life, &s.not_whole_life) {
+                    (WholeLife::Confirmed { snapshot }, _) => println!(
+                        "  whole life: the change log holds every item since the stream began{}",
+                        snapshot
+                            .as_deref()
+                            .map(|m| format!(" (full backup {m} agreed)"))
+                            .unwrap_or_default()
+                    ),
+                    (_, Some(why)) => println!("  whole life: {why}"),
+                    (_, None) => {}
                 }
                 for snap in &s.snapshot_states {
                     println!("  {} at {}, {}", snap.kind, snap.at, snap.status_text);
