@@ -1,6 +1,6 @@
 //! Seeds a local store with the change log of a table of N items (about 1 KB each), as capture
 //! would leave it: change files of 1,000 records, a table description, a checkpoint read through
-//! the end. Streams the records, so it seeds millions of items in little memory (the workload
+//! the end, and the whole-life verdict a backup of the new, empty table would have given. Streams the records, so it seeds millions of items in little memory (the workload
 //! generator keeps every item as a JSON tree and does not fit 1M items). For the memory and
 //! reconstruction benchmarks (tests/bench/reconstruct_rss.sh).
 //!
@@ -240,6 +240,21 @@ async fn main() {
             shard_ended: false,
             updated_at_ms: stamp + 5_000,
             first_captured_ms: Some(T0_MS + 1_000),
+        },
+    )
+    .await
+    .unwrap();
+    // The verdict a full backup of the new, empty table leaves once compared with the log (the
+    // records start with every item's INSERT): the log covers the whole life.
+    rewind_replay::catalog::record_whole_life(
+        &store,
+        TABLE,
+        &rewind_replay::catalog::WholeLifeEvidence {
+            verdict: rewind_replay::catalog::WholeLifeVerdict::Confirmed,
+            snapshot: None,
+            compared_at: None,
+            reason: "seeded: the table was empty when its stream began".into(),
+            decided_at_ms: T0_MS + 1_000,
         },
     )
     .await
