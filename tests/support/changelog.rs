@@ -114,17 +114,7 @@ pub async fn seed_capture_state(store: &dyn ObjectStore, read_through_ms: i64) {
 
 /// [`seed_capture_state`] without the whole-life verdict: what capture alone leaves.
 pub async fn seed_capture_state_unconfirmed(store: &dyn ObjectStore, read_through_ms: i64) {
-    let description = serde_json::json!({
-        "format_version": 1,
-        "table_name": TABLE,
-        "table_arn": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE}"),
-        "creation_date_time": "2026-11-26T06:00:00.000Z",
-        "key_schema": [{"attribute_name": "pk", "key_type": "HASH"}],
-        "attribute_definitions": [{"attribute_name": "pk", "attribute_type": "S"}],
-        "billing_mode": "PAY_PER_REQUEST",
-        "stream": {"enabled": true, "view_type": "NEW_AND_OLD_IMAGES", "latest_stream_label": LABEL},
-        "captured_at": "2026-11-26T06:00:01.000Z"
-    });
+    let description = description_json();
     let at = DateTime::from_timestamp_millis(T0_MS + 1000).unwrap();
     store
         .put(
@@ -151,6 +141,22 @@ pub async fn seed_capture_state_unconfirmed(store: &dyn ObjectStore, read_throug
         .put(&key, serde_json::to_vec(&checkpoint).unwrap().into())
         .await
         .unwrap();
+}
+
+/// The table's description as capture stores it (docs/FORMAT.md): keyed `pk`, created at
+/// [`T0_MS`] with its NEW_AND_OLD_IMAGES stream [`LABEL`].
+pub fn description_json() -> serde_json::Value {
+    serde_json::json!({
+        "format_version": 1,
+        "table_name": TABLE,
+        "table_arn": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE}"),
+        "creation_date_time": "2026-11-26T06:00:00.000Z",
+        "key_schema": [{"attribute_name": "pk", "key_type": "HASH"}],
+        "attribute_definitions": [{"attribute_name": "pk", "attribute_type": "S"}],
+        "billing_mode": "PAY_PER_REQUEST",
+        "stream": {"enabled": true, "view_type": "NEW_AND_OLD_IMAGES", "latest_stream_label": LABEL},
+        "captured_at": "2026-11-26T06:00:01.000Z"
+    })
 }
 
 /// The naive reference: replay every change stamped before `until_ms` in (label, sequence)

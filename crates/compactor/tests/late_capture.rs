@@ -12,8 +12,10 @@
 //! - Capture first read 23 h after the scan (the control): the backup is usable, and a restore
 //!   after its validity equals the workload's own model.
 
+mod common;
+
+use common::{scanned_items, ScriptedTable};
 use rewind_capture::{CaptureOptions, Capturer, ShardBatch, StreamInput, TableDescription};
-use rewind_compactor::table_source::{ScannedItem, TableSource};
 use rewind_compactor::{backup_from, compact, BackupOptions, CompactOptions};
 use rewind_replay::fingerprint::{fingerprint, item_key, Fingerprint};
 use rewind_replay::inventory::summarize;
@@ -35,42 +37,6 @@ const TABLE: &str = "shop";
 const STREAM_S: i64 = 1_795_672_800; // 2026-11-26T06:00:00Z
 /// The backup's scan ran 60 s after the stream began.
 const SCAN_MS: i64 = (STREAM_S + 60) * 1000;
-
-/// A table as a full backup reads it: items at one instant, on a scripted clock.
-struct Scripted {
-    description: TableDescription,
-    items: Vec<ScannedItem>,
-    now_ms: i64,
-}
-
-#[async_trait::async_trait]
-impl TableSource for Scripted {
-    fn table(&self) -> &str {
-        TABLE
-    }
-    async fn describe(&self) -> rewind_compactor::Result<TableDescription> {
-        Ok(self.description.clone())
-    }
-    async fn scan_segment(
-        &self,
-        segment: u32,
-        segments: u32,
-        page: &mut (dyn FnMut(Vec<ScannedItem>) -> bool + Send),
-    ) -> rewind_compactor::Result<()> {
-        let mine = self
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i as u32 % segments == segment)
-            .map(|(_, item)| item.clone())
-            .collect();
-        page(mine);
-        Ok(())
-    }
-    fn now_ms(&self) -> i64 {
-        self.now_ms
-    }
-}
 
 fn description(workload: &Workload) -> TableDescription {
     serde_json::from_value(serde_json::json!({
@@ -96,15 +62,6 @@ fn description(workload: &Workload) -> TableDescription {
         "captured_at": "2026-11-26T06:01:00Z"
     }))
     .unwrap()
-}
-
-fn scanned(items: impl Iterator<Item = rewind_workload::Item>) -> Vec<ScannedItem> {
-    items
-        .map(|raw| {
-            let item = rewind_format::item_from_json(&Value::Object(raw).to_string()).unwrap();
-            item.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-        })
-        .collect()
 }
 
 /// Key → fingerprint of items given as DynamoDB JSON text.
@@ -158,9 +115,13 @@ async fn run(first_read_ms: i64) -> Run {
             * 1000.0) as i64;
         if stamp >= SCAN_MS && backup.is_none() {
             // The scan: the table now, items from before the stream included.
-            let source = Scripted {
+            let source = ScriptedTable {
                 description: description(&workload),
-                items: scanned(workload.current_items().cloned()),
+                items: scanned_items(
+                    workload
+                        .current_items()
+                        .map(|i| Value::Object(i.clone()).to_string()),
+                ),
                 now_ms: SCAN_MS,
             };
             backup = Some(
