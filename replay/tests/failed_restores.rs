@@ -8,7 +8,6 @@
 //! DynamoDB targets are moto tables; the store is a local directory seeded as capture leaves it.
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use rewind_e2e::changelog::*;
 use rewind_format::{image_hash, ChangeRecord, EventName, Item};
 use rewind_replay::plan::PlanOptions;
@@ -21,9 +20,7 @@ use rewind_replay::target::{
     BucketWritten, FinishContext, PrepareContext, RestoreTarget, WriteStats,
 };
 use rewind_replay::{AtSpec, ReplayError};
-use rewind_store::{
-    layout, list_all, ListPage, LocalStore, ObjectMeta, ObjectStore, Store, StoreError,
-};
+use rewind_store::{layout, list_all, FaultKind, FaultyStore, LocalStore, Op, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -108,54 +105,6 @@ async fn exists(client: &aws_sdk_dynamodb::Client, table: &str) -> bool {
         .send()
         .await
         .is_ok()
-}
-
-/// A store whose reads of change files fail (not retryable) after `after` of them succeeded.
-#[derive(Debug)]
-struct FailingChangeReads {
-    inner: Store,
-    after: usize,
-    reads: AtomicUsize,
-}
-
-#[async_trait]
-impl ObjectStore for FailingChangeReads {
-    async fn put(&self, key: &str, body: Bytes) -> rewind_store::Result<ObjectMeta> {
-        self.inner.put(key, body).await
-    }
-    async fn put_if_absent(&self, key: &str, body: Bytes) -> rewind_store::Result<ObjectMeta> {
-        self.inner.put_if_absent(key, body).await
-    }
-    async fn get(&self, key: &str) -> rewind_store::Result<Bytes> {
-        if key.starts_with(&layout::changes_prefix(TABLE))
-            && self.reads.fetch_add(1, Ordering::SeqCst) >= self.after
-        {
-            return Err(StoreError::other(
-                "get",
-                self.inner.describe(key),
-                "injected fault: AccessDenied".to_string(),
-                false,
-            ));
-        }
-        self.inner.get(key).await
-    }
-    async fn list_page(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        limit: usize,
-    ) -> rewind_store::Result<ListPage> {
-        self.inner.list_page(prefix, start_after, limit).await
-    }
-    async fn head(&self, key: &str) -> rewind_store::Result<ObjectMeta> {
-        self.inner.head(key).await
-    }
-    async fn delete(&self, key: &str) -> rewind_store::Result<()> {
-        self.inner.delete(key).await
-    }
-    fn describe(&self, key: &str) -> String {
-        self.inner.describe(key)
-    }
 }
 
 /// A target whose `write_bucket` fails (not retryable) from its `fail_at`-th call on.
@@ -276,13 +225,16 @@ async fn refusals_and_failures_before_the_write_create_no_table() {
 
     // The store fails mid-way through reading the change files.
     let name = unique("never-store");
-    let faulty: Store = Arc::new(FailingChangeReads {
-        inner: store.clone(),
-        after: 3,
-        reads: AtomicUsize::new(0),
-    });
+    let faulty = || -> Store {
+        Arc::new(FaultyStore::new(store.clone()).fail_nth_under(
+            Op::Get,
+            &layout::changes_prefix(TABLE),
+            4,
+            FaultKind::Permanent,
+        ))
+    };
     let err = restore(
-        &faulty,
+        &faulty(),
         &DynamoDbTarget::connect(&name, None).await,
         &request(end_second()),
         &RestoreProgress::default(),
@@ -303,7 +255,7 @@ async fn refusals_and_failures_before_the_write_create_no_table() {
         format!("file://{}", out.path().display()),
     );
     restore(
-        &faulty,
+        &faulty(),
         &export,
         &request(end_second()),
         &RestoreProgress::default(),

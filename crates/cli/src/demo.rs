@@ -23,7 +23,7 @@
 //! directory, or one holding the marker, is accepted, and in the latter only `store/`, `exports/`
 //! and `tmp/` are replaced.
 
-use crate::demo_source::ModelSource;
+use crate::demo_source::model_at;
 use anyhow::{bail, Context};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -519,7 +519,7 @@ async fn capture_run(
         shard.flush(Some(now - 1), now, &mut captured).await?;
         if backup.is_none() {
             // `rewind backup` of the table as it is now (the model holds every record so far).
-            let source = ModelSource::new(
+            let source = model_at(
                 description(workload, &label, start),
                 workload.current_items().cloned(),
                 now,

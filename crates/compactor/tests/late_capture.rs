@@ -14,8 +14,9 @@
 
 mod common;
 
-use common::{scanned_items, ScriptedTable};
+use common::scanned_items;
 use rewind_capture::{CaptureOptions, Capturer, ShardBatch, StreamInput, TableDescription};
+use rewind_compactor::table_source::ItemsAt;
 use rewind_compactor::{backup_from, compact, BackupOptions, CompactOptions};
 use rewind_replay::fingerprint::{fingerprint, item_key, Fingerprint};
 use rewind_replay::inventory::summarize;
@@ -115,7 +116,7 @@ async fn run(first_read_ms: i64) -> Run {
             * 1000.0) as i64;
         if stamp >= SCAN_MS && backup.is_none() {
             // The scan: the table now, items from before the stream included.
-            let source = ScriptedTable {
+            let source = ItemsAt {
                 description: description(&workload),
                 items: scanned_items(
                     workload

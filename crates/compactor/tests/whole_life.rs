@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{scanned_items, state_at, ScriptedTable};
+use common::{scanned_items, state_at};
+use rewind_compactor::table_source::ItemsAt;
 use rewind_compactor::{backup_from, BackupOptions};
 use rewind_e2e::changelog::*;
 use rewind_format::{ChangeRecord, EventName};
@@ -53,7 +54,7 @@ async fn store_with_backup(
     let (dir, store) = local_store();
     write_files(store.as_ref(), records, 3).await;
     seed_capture_state_unconfirmed(store.as_ref(), T0_MS + 3_600_000).await;
-    let source = ScriptedTable {
+    let source = ItemsAt {
         description: serde_json::from_value(description_json()).unwrap(),
         items: scanned_items(items),
         now_ms: SCAN_MS,

@@ -120,11 +120,13 @@ enum Trigger {
     Fraction { fraction: f64, seed: u64 },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Rule {
     op: Op,
     trigger: Trigger,
     kind: FaultKind,
+    /// Only calls on keys under this prefix count and fail; they are counted by the rule.
+    under: Option<(String, AtomicU64)>,
 }
 
 /// A store that fails chosen calls of an inner store (see the module docs).
@@ -162,6 +164,19 @@ impl FaultyStore {
             op,
             trigger: Trigger::Nth(n as u64),
             kind,
+            under: None,
+        });
+        self
+    }
+
+    /// Fails the `n`-th call (1-based) of `op` on a key under `prefix`, counting only those:
+    /// "the third change file read", whatever else was read before it.
+    pub fn fail_nth_under(mut self, op: Op, prefix: &str, n: usize, kind: FaultKind) -> Self {
+        self.rules.push(Rule {
+            op,
+            trigger: Trigger::Nth(n as u64),
+            kind,
+            under: Some((prefix.to_string(), AtomicU64::new(0))),
         });
         self
     }
@@ -176,6 +191,7 @@ impl FaultyStore {
                 seed,
             },
             kind,
+            under: None,
         });
         self
     }
@@ -204,6 +220,11 @@ impl FaultyStore {
                 Op::Any => n_any,
                 rule_op if rule_op == op => n_op,
                 _ => continue,
+            };
+            let n = match &rule.under {
+                None => n,
+                Some((prefix, _)) if !key.starts_with(prefix.as_str()) => continue,
+                Some((_, counted)) => counted.fetch_add(1, Ordering::SeqCst) + 1,
             };
             let fires = match rule.trigger {
                 Trigger::Nth(target) => n == target,
@@ -305,6 +326,23 @@ mod tests {
         assert_eq!(faulty.injected(), 1);
         assert!(inner.get("b").await.unwrap_err().is_not_found());
         assert_eq!(&inner.get("c").await.unwrap()[..], b"3");
+    }
+
+    #[tokio::test]
+    async fn a_rule_under_a_prefix_counts_only_its_keys() {
+        let (_dir, inner) = local();
+        for key in ["meta/x", "data/1", "data/2", "data/3"] {
+            inner.put(key, "v".into()).await.unwrap();
+        }
+        let faulty =
+            FaultyStore::new(inner).fail_nth_under(Op::Get, "data/", 2, FaultKind::Permanent);
+        faulty.get("meta/x").await.unwrap();
+        faulty.get("data/1").await.unwrap();
+        faulty.get("meta/x").await.unwrap();
+        let err = faulty.get("data/2").await.unwrap_err();
+        assert!(err.to_string().contains("data/2"), "{err}");
+        faulty.get("data/3").await.unwrap();
+        assert_eq!(faulty.injected(), 1);
     }
 
     #[tokio::test]

@@ -46,43 +46,6 @@ pub async fn state_at(store: &Store, at: i64) -> (BTreeMap<String, String>, Opti
         .unwrap()
 }
 
-/// A table as a full backup reads it: `items` at one instant, on a scripted clock (`now_ms`),
-/// so a test decides when "the scan" ran.
-pub struct ScriptedTable {
-    pub description: rewind_capture::TableDescription,
-    pub items: Vec<rewind_compactor::table_source::ScannedItem>,
-    pub now_ms: i64,
-}
-
-#[async_trait::async_trait]
-impl rewind_compactor::TableSource for ScriptedTable {
-    fn table(&self) -> &str {
-        &self.description.table_name
-    }
-    async fn describe(&self) -> rewind_compactor::Result<rewind_capture::TableDescription> {
-        Ok(self.description.clone())
-    }
-    async fn scan_segment(
-        &self,
-        segment: u32,
-        segments: u32,
-        page: &mut (dyn FnMut(Vec<rewind_compactor::table_source::ScannedItem>) -> bool + Send),
-    ) -> rewind_compactor::Result<()> {
-        let mine = self
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i as u32 % segments == segment)
-            .map(|(_, item)| item.clone())
-            .collect();
-        page(mine);
-        Ok(())
-    }
-    fn now_ms(&self) -> i64 {
-        self.now_ms
-    }
-}
-
 /// Items given as DynamoDB JSON text, as a scan returns them.
 pub fn scanned_items(
     texts: impl IntoIterator<Item = String>,
