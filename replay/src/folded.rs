@@ -110,7 +110,7 @@ fn ipc(path: &Path, e: arrow::error::ArrowError) -> ReplayError {
 }
 
 /// Rows per IPC message: bounds the memory of one message whatever the bucket's size.
-const ROWS_PER_MESSAGE: usize = 8_192;
+const ROWS_PER_MESSAGE: usize = 1_024;
 
 fn write(path: &Path, items: &[LiveItem]) -> Result<()> {
     let file = File::create(path).map_err(|e| ReplayError::io(path, e))?;
