@@ -55,6 +55,11 @@ impl JournalRef {
         }
     }
 
+    /// The prefix that holds the journal and its bucket markers, relative to the store.
+    pub fn prefix(&self) -> String {
+        layout::restore_prefix(&self.table, &self.digest)
+    }
+
     /// Reads the journal, `None` if there is none.
     pub async fn load(&self, store: &dyn ObjectStore) -> Result<Option<Journal>> {
         let key = layout::restore_journal(&self.table, &self.digest);

@@ -378,10 +378,11 @@ async fn give_up(
         }
     } else {
         format!(
-            "{buckets_written} of {} buckets are written at {}: run the same command again to resume, or delete the target (and the journal under restores/table={}/ in the store) to give it up",
+            "{buckets_written} of {} buckets are written at {}: run the same command again to resume; to give it up, {} and delete {} in the store",
             plan.buckets,
             target.id(),
-            plan.table
+            target.drop_hint(),
+            journal_ref.prefix()
         )
     };
     ReplayError::TargetFailed {

@@ -126,6 +126,9 @@ impl<T: RestoreTarget> RestoreTarget for FailingWrites<T> {
     async fn abandon(&self) -> rewind_replay::Result<Option<String>> {
         self.inner.abandon().await
     }
+    fn drop_hint(&self) -> String {
+        self.inner.drop_hint()
+    }
     async fn prepare(&self, ctx: &PrepareContext) -> rewind_replay::Result<()> {
         self.inner.prepare(ctx).await
     }
@@ -308,7 +311,9 @@ async fn a_failure_at_the_target_removes_what_this_restore_created_or_says_how_t
     .to_string();
     assert!(
         err.contains("3 of 16 buckets are written")
-            && err.contains("run the same command again to resume"),
+            && err.contains("run the same command again to resume")
+            && err.contains(&format!("aws dynamodb delete-table --table-name {name}"))
+            && err.contains("delete restores/table=orders/target="),
         "{err}"
     );
     assert!(exists(&client, &name).await);

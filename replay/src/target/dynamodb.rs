@@ -747,6 +747,19 @@ impl RestoreTarget for DynamoDbTarget {
         self.label.clone()
     }
 
+    fn drop_hint(&self) -> String {
+        let region = self
+            .client
+            .config()
+            .region()
+            .map(|r| format!(" --region {r}"))
+            .unwrap_or_default();
+        format!(
+            "`aws dynamodb delete-table --table-name {}{region}`",
+            self.table
+        )
+    }
+
     async fn precheck(&self, ctx: &PrepareContext) -> Result<()> {
         if ctx.mode == WriteMode::Fresh && self.describe().await?.is_some() {
             return Err(ReplayError::TargetExists {

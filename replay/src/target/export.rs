@@ -352,6 +352,10 @@ impl RestoreTarget for ExportTarget {
         self.label.clone()
     }
 
+    fn drop_hint(&self) -> String {
+        format!("delete everything under {}", self.label)
+    }
+
     async fn precheck(&self, ctx: &PrepareContext) -> Result<()> {
         if ctx.mode == WriteMode::Fresh && self.exists().await? {
             return Err(ReplayError::TargetExists {

@@ -190,6 +190,11 @@ pub trait RestoreTarget: Send + Sync + std::fmt::Debug {
         Ok(None)
     }
 
+    /// How an operator removes the target by hand, in words (a command where there is one).
+    fn drop_hint(&self) -> String {
+        format!("delete {}", self.id())
+    }
+
     /// Checks and creates the target before any bucket is written (see [`WriteMode`]).
     /// [`ReplayError::TargetExists`] when `Fresh` meets an existing target; nothing is changed then.
     async fn prepare(&self, ctx: &PrepareContext) -> Result<()>;
