@@ -314,46 +314,7 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
     }
 
     let first_label = labels.first().copied();
-    let whole_life = match whole_life_obstacle(catalog, first_label) {
-        Some(reason) => WholeLife::No { reason },
-        None => match &catalog.whole_life {
-            Some(e) if e.verdict == WholeLifeVerdict::Refuted => WholeLife::No {
-                reason: e.reason.clone(),
-            },
-            Some(e) => WholeLife::Confirmed {
-                snapshot: e.snapshot.clone(),
-            },
-            None => {
-                let stream_start = first_label
-                    .and_then(label_ms)
-                    .expect("checked by whole_life_obstacle")
-                    .div_euclid(1000);
-                let reachable = end_before_hole(stream_start);
-                // The oldest usable full backup that falls in the first stream's coverage:
-                // the log's state and the backup's can be compared at its first valid second.
-                let confirm_with = catalog
-                    .snapshots
-                    .iter()
-                    .zip(&snapshots)
-                    .filter(|(s, st)| s.scan.is_some() && st.status == SnapshotUse::Usable)
-                    .filter(|(s, _)| {
-                        s.valid_from >= stream_start && reachable.is_some_and(|r| s.valid_from <= r)
-                    })
-                    .map(|(s, _)| s.manifest_key.clone())
-                    .next();
-                let reason = match &confirm_with {
-                    Some(m) => format!(
-                        "not yet confirmed: the full backup {m} is compared with the change log at the next restore or compaction"
-                    ),
-                    None => "not confirmed: items written before the stream began would be missing from the change log; a full backup (rewind backup) taken once capture covers it proves or refutes that the log holds every item".to_string(),
-                };
-                WholeLife::Unconfirmed {
-                    reason,
-                    confirm_with,
-                }
-            }
-        },
-    };
+    let whole_life = whole_life_state(catalog, first_label, &snapshots, &end_before_hole);
     if let (WholeLife::Confirmed { .. }, Some(label)) = (&whole_life, first_label) {
         let start = label_ms(label).expect("checked").div_euclid(1000);
         if let Some(end) = end_before_hole(start).filter(|&end| end >= start) {
@@ -377,6 +338,56 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
         not_whole_life,
         whole_life,
         snapshots,
+    }
+}
+
+/// What is known of the whole life: impossible (an obstacle, or a refutation), confirmed, or
+/// unconfirmed, with the oldest usable full backup of the first stream that could settle it.
+fn whole_life_state(
+    catalog: &Catalog,
+    first_label: Option<&str>,
+    snapshots: &[SnapshotState],
+    end_before_hole: &dyn Fn(i64) -> Option<i64>,
+) -> WholeLife {
+    match whole_life_obstacle(catalog, first_label) {
+        Some(reason) => WholeLife::No { reason },
+        None => match &catalog.whole_life {
+            Some(e) if e.verdict == WholeLifeVerdict::Refuted => WholeLife::No {
+                reason: e.reason.clone(),
+            },
+            Some(e) => WholeLife::Confirmed {
+                snapshot: e.snapshot.clone(),
+            },
+            None => {
+                let stream_start = first_label
+                    .and_then(label_ms)
+                    .expect("checked by whole_life_obstacle")
+                    .div_euclid(1000);
+                let reachable = end_before_hole(stream_start);
+                // The oldest usable full backup that falls in the first stream's coverage:
+                // the log's state and the backup's can be compared at its first valid second.
+                let confirm_with = catalog
+                    .snapshots
+                    .iter()
+                    .zip(snapshots)
+                    .filter(|(s, st)| s.scan.is_some() && st.status == SnapshotUse::Usable)
+                    .filter(|(s, _)| {
+                        s.valid_from >= stream_start && reachable.is_some_and(|r| s.valid_from <= r)
+                    })
+                    .map(|(s, _)| s.manifest_key.clone())
+                    .next();
+                let reason = match &confirm_with {
+                    Some(m) => format!(
+                        "not yet confirmed: the full backup {m} is compared with the change log at the next restore or compaction"
+                    ),
+                    None => "not confirmed: items written before the stream began would be missing from the change log; a full backup (rewind backup), compared with the log once capture covers it, proves or refutes that the log holds every item".to_string(),
+                };
+                WholeLife::Unconfirmed {
+                    reason,
+                    confirm_with,
+                }
+            }
+        },
     }
 }
 
