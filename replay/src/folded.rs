@@ -59,11 +59,6 @@ impl FoldedState {
         Ok((FoldedState { dir, items }, stats))
     }
 
-    /// Items in the folded buckets.
-    pub fn items(&self) -> u64 {
-        self.items.values().sum()
-    }
-
     /// Hands each folded bucket's items (sorted by key) to `on_bucket`, `concurrency` at once,
     /// stopping at the first error.
     pub async fn drain<F, Fut>(&self, concurrency: usize, on_bucket: F) -> Result<()>

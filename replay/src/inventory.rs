@@ -60,7 +60,7 @@ pub struct SnapshotLine {
     pub valid_from: String,
     /// Usable, waiting for capture, refused, invalidated.
     pub status: SnapshotUse,
-    /// The same, in words.
+    /// The snapshot and its status, in one sentence.
     pub status_text: String,
 }
 
@@ -94,7 +94,7 @@ pub async fn summarize(store: &Store, table: &str, opts: &WindowOptions) -> Resu
         window: window.intervals.clone(),
         watermark: window.watermark.map(format_second),
         lag_seconds: window.watermark.map(|w| now - w),
-        not_whole_life: window.not_whole_life.clone(),
+        not_whole_life: window.not_whole_life().map(str::to_string),
         change_files: catalog.change_files.len() as u64,
         change_bytes: catalog.change_files.iter().map(|f| f.size).sum(),
         snapshots: catalog.snapshots.len() as u64,
@@ -103,16 +103,9 @@ pub async fn summarize(store: &Store, table: &str, opts: &WindowOptions) -> Resu
             .iter()
             .map(|s| SnapshotLine {
                 at: format_second(s.at),
-                kind: if s.scan { "full backup" } else { "snapshot" },
+                kind: s.kind(),
                 valid_from: format_second(s.valid_from),
-                status_text: match &s.status {
-                    SnapshotUse::Usable => format!("usable from {}", format_second(s.valid_from)),
-                    SnapshotUse::WaitingForCapture(why) => format!("waiting for capture: {why}"),
-                    SnapshotUse::Refused(why) => format!("not usable: {why}"),
-                    SnapshotUse::Invalidated => {
-                        "invalidated by records captured late (restores skip it)".to_string()
-                    }
-                },
+                status_text: s.describe(),
                 status: s.status.clone(),
             })
             .collect(),

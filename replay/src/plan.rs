@@ -254,7 +254,7 @@ fn nothing_reason(catalog: &Catalog, window: &Window) -> String {
     let Some(watermark) = window.watermark else {
         return "capture has not read any shard through yet".into();
     };
-    match &window.not_whole_life {
+    match window.not_whole_life() {
         Some(why) if window.spans.is_empty() => format!(
             "the change log does not cover the table's whole life ({why}); {}",
             if snapshots.is_empty() {
@@ -277,20 +277,8 @@ pub fn describe_snapshots(window: &Window) -> String {
     let parts: Vec<String> = window
         .snapshots
         .iter()
-        .filter_map(|s| {
-            let what = if s.scan { "full backup" } else { "snapshot" };
-            let at = format_second(s.at);
-            match &s.status {
-                SnapshotUse::Usable => None,
-                SnapshotUse::WaitingForCapture(why) => {
-                    Some(format!("{what} at {at} is waiting for capture ({why})"))
-                }
-                SnapshotUse::Refused(why) => Some(format!("{what} at {at} cannot be used: {why}")),
-                SnapshotUse::Invalidated => Some(format!(
-                    "{what} at {at} is invalidated by records captured late; take a full backup (rewind backup)"
-                )),
-            }
-        })
+        .filter(|s| s.status != SnapshotUse::Usable)
+        .map(|s| s.describe())
         .collect();
     parts.join("; ")
 }

@@ -644,10 +644,10 @@ fn run_windows(cases: Vec<WindowCase>) {
             .collect();
         assert_eq!(holes, c.holes, "{name}: holes");
         assert_eq!(
-            w.not_whole_life.is_none(),
+            w.not_whole_life().is_none(),
             c.whole_life,
             "{name}: whole life ({:?})",
-            w.not_whole_life
+            w.not_whole_life()
         );
         // Spans are sorted, each non-empty, and their union is the intervals.
         for span in &w.spans {
@@ -685,7 +685,7 @@ fn whole_life_window_is_stream_start_to_watermark() {
     );
     assert_eq!(w.watermark, Some(s("08:59:57")));
     assert!(w.holes.is_empty());
-    assert_eq!(w.not_whole_life, None);
+    assert_eq!(w.not_whole_life(), None);
     assert_eq!(w.nearest(s("12:00:00")), (Some(s("08:59:57")), None));
     assert_eq!(w.nearest(s("05:00:00")), (None, Some(s("06:00:00"))));
     assert_eq!(
@@ -816,12 +816,10 @@ fn whole_life_rule() {
     for (c, reason) in cases.iter_mut().zip(reasons) {
         let w = restorable_window(&c.cat.catalog, &WindowOptions::default());
         assert!(
-            w.not_whole_life
-                .as_deref()
-                .is_some_and(|r| r.contains(reason)),
+            w.not_whole_life().is_some_and(|r| r.contains(reason)),
             "{}: {:?}",
             c.name,
-            w.not_whole_life
+            w.not_whole_life()
         );
         assert!(w.intervals.is_empty(), "{}", c.name);
         assert!(w.spans.is_empty(), "{}", c.name);
@@ -910,7 +908,7 @@ fn full_backups_wait_for_capture() {
     assert_eq!(w.confirm_with(), Some(w.snapshots[0].manifest_key.as_str()));
     assert!(matches!(w.whole_life, WholeLife::Unconfirmed { .. }));
     assert!(w
-        .not_whole_life
+        .not_whole_life()
         .unwrap()
         .contains("is compared with the change log"));
 

@@ -138,15 +138,14 @@ pub async fn check_whole_life(
         }
         Err(e) => return Err(e),
     };
-    let backup_state = collect(store, &from_backup, recon_opts).await?;
-    let verdict = match first_difference(&log_state, &backup_state) {
+    let items: usize = log_state.values().map(Vec::len).sum();
+    let verdict = match first_difference_with(store, &from_backup, recon_opts, log_state).await? {
         None => evidence(
             WholeLifeVerdict::Confirmed,
             Some(&manifest),
             Some(at),
             format!(
-                "the full backup {manifest} and the change log agree on all {} items at {}",
-                log_state.values().map(Vec::len).sum::<usize>(),
+                "the full backup {manifest} and the change log agree on all {items} items at {}",
                 format_second(at)
             ),
         ),
@@ -241,52 +240,106 @@ fn entry(item: LiveItem) -> Result<Entry> {
     Ok((item.key, item.keys, fingerprint(&parsed)))
 }
 
-/// The first difference between the log's state and the backup's, in words.
-fn first_difference(
-    log: &HashMap<u32, Vec<Entry>>,
-    backup: &HashMap<u32, Vec<Entry>>,
-) -> Option<String> {
-    let empty = Vec::new();
-    let mut buckets: Vec<u32> = log.keys().chain(backup.keys()).copied().collect();
-    buckets.sort_unstable();
-    buckets.dedup();
-    for bucket in buckets {
-        let l = log.get(&bucket).unwrap_or(&empty);
-        let b = backup.get(&bucket).unwrap_or(&empty);
-        let (mut i, mut j) = (0, 0);
-        while i < l.len() || j < b.len() {
-            match (l.get(i), b.get(j)) {
-                (Some(x), Some(y)) if x.0 == y.0 => {
-                    if x.2 != y.2 {
-                        return Some(format!(
-                            "item {} differs between the backup and the change log",
-                            x.1
-                        ));
-                    }
-                    i += 1;
-                    j += 1;
+/// Reconstructs `plan` (the backup's state) bucket by bucket and compares each bucket with
+/// the log's as it comes, letting go of both: only the log's state is held whole. Returns the
+/// first difference found, in words.
+async fn first_difference_with(
+    store: &Store,
+    plan: &Plan,
+    opts: &ReconstructOptions,
+    log_state: HashMap<u32, Vec<Entry>>,
+) -> Result<Option<String>> {
+    let log_state = Mutex::new(log_state);
+    let found: Mutex<Option<(u32, String)>> = Mutex::new(None);
+    reconstruct(store, plan, opts, &BTreeSet::new(), |bucket, items| {
+        let (log_state, found) = (&log_state, &found);
+        async move {
+            let backup = items
+                .into_iter()
+                .map(entry)
+                .collect::<Result<Vec<Entry>>>()?;
+            let log = log_state
+                .lock()
+                .expect("not poisoned")
+                .remove(&bucket)
+                .unwrap_or_default();
+            if let Some(difference) = bucket_difference(&log, &backup) {
+                let mut found = found.lock().expect("not poisoned");
+                // The lowest bucket's, so the verdict does not depend on task timing.
+                if found.as_ref().is_none_or(|(b, _)| bucket < *b) {
+                    *found = Some((bucket, difference));
                 }
-                (Some(x), Some(y)) if x.0 < y.0 => {
-                    return Some(format!(
-                        "the change log holds item {}, which the backup does not",
-                        x.1
-                    ))
-                }
-                (Some(x), None) => {
-                    return Some(format!(
-                        "the change log holds item {}, which the backup does not",
-                        x.1
-                    ))
-                }
-                (_, Some(y)) => {
-                    return Some(format!(
-                        "the backup's Scan found item {}, which the change log never inserted: it was written before the stream began",
-                        y.1
-                    ))
-                }
-                (None, None) => unreachable!("the loop condition"),
             }
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(found.into_inner().expect("not poisoned").map(|(_, d)| d))
+}
+
+/// The first difference between one bucket of the log's state and the backup's (both sorted by
+/// key), in words.
+fn bucket_difference(log: &[Entry], backup: &[Entry]) -> Option<String> {
+    let (mut i, mut j) = (0, 0);
+    while i < log.len() || j < backup.len() {
+        match (log.get(i), backup.get(j)) {
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                if x.2 != y.2 {
+                    return Some(format!(
+                        "item {} differs between the backup and the change log",
+                        x.1
+                    ));
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x.0 < y.0 => {
+                return Some(format!(
+                    "the change log holds item {}, which the backup does not",
+                    x.1
+                ))
+            }
+            (Some(x), None) => {
+                return Some(format!(
+                    "the change log holds item {}, which the backup does not",
+                    x.1
+                ))
+            }
+            (_, Some(y)) => {
+                return Some(format!(
+                    "the backup's Scan found item {}, which the change log never inserted: it was written before the stream began",
+                    y.1
+                ))
+            }
+            (None, None) => unreachable!("the loop condition"),
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(key: u8, fp: u8) -> Entry {
+        (vec![key], format!("k{key}"), [fp; 16])
+    }
+
+    #[test]
+    fn names_the_first_difference_of_each_kind() {
+        let log = [e(1, 1), e(3, 3)];
+        assert_eq!(bucket_difference(&log, &[e(1, 1), e(3, 3)]), None);
+        assert!(bucket_difference(&log, &[e(1, 1), e(2, 2), e(3, 3)])
+            .unwrap()
+            .contains("found item k2, which the change log never inserted"));
+        assert!(bucket_difference(&log, &[e(1, 1)])
+            .unwrap()
+            .contains("the change log holds item k3, which the backup does not"));
+        assert!(bucket_difference(&log, &[e(1, 9), e(3, 3)])
+            .unwrap()
+            .contains("item k1 differs"));
+        assert!(bucket_difference(&[], &[e(5, 5)])
+            .unwrap()
+            .contains("k5, which the change log never inserted"));
+    }
 }

@@ -120,6 +120,34 @@ pub struct SnapshotState {
     pub status: SnapshotUse,
 }
 
+impl SnapshotState {
+    /// `full backup` (a Scan) or `snapshot` (a compaction).
+    pub fn kind(&self) -> &'static str {
+        if self.scan {
+            "full backup"
+        } else {
+            "snapshot"
+        }
+    }
+
+    /// The snapshot and whether restores can use it, in one sentence for operators.
+    pub fn describe(&self) -> String {
+        let (what, at) = (self.kind(), format_second(self.at));
+        match &self.status {
+            SnapshotUse::Usable => {
+                format!("{what} at {at} is usable from {}", format_second(self.valid_from))
+            }
+            SnapshotUse::WaitingForCapture(why) => {
+                format!("{what} at {at} is waiting for capture ({why})")
+            }
+            SnapshotUse::Refused(why) => format!("{what} at {at} cannot be used: {why}"),
+            SnapshotUse::Invalidated => format!(
+                "{what} at {at} is invalidated by records captured late; take a full backup (rewind backup)"
+            ),
+        }
+    }
+}
+
 /// What is known of the change log covering the table's whole life (docs/DECISIONS.md,
 /// "Whole-life rule").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,10 +184,7 @@ pub struct Window {
     pub watermark: Option<i64>,
     /// Where changes may be missing.
     pub holes: Vec<Hole>,
-    /// Why the change log does not (or not yet provably) cover the table's whole life, when it
-    /// does not.
-    pub not_whole_life: Option<String>,
-    /// The whole-life state in full.
+    /// What is known of the change log covering the table's whole life.
     pub whole_life: WholeLife,
     /// Every snapshot and whether it can be used, oldest first.
     pub snapshots: Vec<SnapshotState>,
@@ -169,6 +194,15 @@ impl Window {
     /// Whether `second` is restorable.
     pub fn contains(&self, second: i64) -> bool {
         self.intervals.iter().any(|i| i.contains(second))
+    }
+
+    /// Why the change log does not (or not yet provably) cover the table's whole life, when it
+    /// does not.
+    pub fn not_whole_life(&self) -> Option<&str> {
+        match &self.whole_life {
+            WholeLife::Confirmed { .. } => None,
+            WholeLife::Unconfirmed { reason, .. } | WholeLife::No { reason } => Some(reason),
+        }
     }
 
     /// The full backup to compare the log with now, when that could prove the whole life.
@@ -326,16 +360,11 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
         }
     }
     spans.sort_by_key(|s| (s.interval.start, s.interval.end));
-    let not_whole_life = match &whole_life {
-        WholeLife::Confirmed { .. } => None,
-        WholeLife::Unconfirmed { reason, .. } | WholeLife::No { reason } => Some(reason.clone()),
-    };
     Window {
         intervals: merge(spans.iter().map(|s| s.interval).collect()),
         spans,
         watermark,
         holes,
-        not_whole_life,
         whole_life,
         snapshots,
     }

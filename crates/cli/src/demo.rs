@@ -367,7 +367,7 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<DemoReport> {
         gzip_json_bytes: captured.gzip_json_bytes,
         size_vs_gzip_json: change_bytes as f64 / captured.gzip_json_bytes.max(1) as f64,
         restorable: window.intervals.iter().map(ToString::to_string).collect(),
-        not_whole_life: window.not_whole_life,
+        not_whole_life: window.not_whole_life().map(str::to_string),
         backup: backup.manifest,
         whole_life_check: verdict.map_or_else(
             || "not compared (capture has not covered the backup yet)".to_string(),

@@ -62,7 +62,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
                     (_, None) => {}
                 }
                 for snap in &s.snapshot_states {
-                    println!("  {} at {}, {}", snap.kind, snap.at, snap.status_text);
+                    println!("  {}", snap.status_text);
                 }
                 println!(
                     "  changes:    {} files, {} bytes; snapshots: {}",
