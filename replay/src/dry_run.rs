@@ -4,10 +4,10 @@
 
 use crate::at::format_second;
 use crate::error::Result;
-use crate::plan::{plan_restore, PinnedFile};
+use crate::plan::{PinnedFile, Plan};
 use crate::reconstruct::reconstruct;
 use crate::restore::RestoreRequest;
-use crate::whole_life::{load_checked_catalog, refute_on_missing_insert};
+use crate::whole_life::with_checked_plan;
 use rewind_store::Store;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -59,66 +59,53 @@ pub struct DryRunReport {
 
 /// Plans the restore and reconstructs its state without writing anything.
 pub async fn dry_run(store: &Store, req: &RestoreRequest) -> Result<DryRunReport> {
-    // A whole-life plan that meets an item without an INSERT records the refutation and plans
-    // again (from a snapshot), as a restore does.
-    for attempt in 0..2 {
-        let catalog = load_checked_catalog(
-            store,
-            &req.table,
-            req.at.second(),
-            &req.plan,
-            &req.reconstruct,
-        )
-        .await?;
-        let plan = plan_restore(&catalog, req.at, &req.plan)?;
-        let item_bytes = AtomicU64::new(0);
-        let write_units = AtomicU64::new(0);
-        let rebuilt = reconstruct(
-            store,
-            &plan,
-            &req.reconstruct,
-            &BTreeSet::new(),
-            |_, items| {
-                let (item_bytes, write_units) = (&item_bytes, &write_units);
-                async move {
-                    for item in &items {
-                        let size = item.image.len() as u64;
-                        item_bytes.fetch_add(size, Ordering::Relaxed);
-                        write_units.fetch_add(size.div_ceil(1024).max(1), Ordering::Relaxed);
+    with_checked_plan(
+        store,
+        &req.table,
+        req.at,
+        &req.plan,
+        &req.reconstruct,
+        async |plan: &Plan| {
+            let item_bytes = AtomicU64::new(0);
+            let write_units = AtomicU64::new(0);
+            let stats = reconstruct(
+                store,
+                plan,
+                &req.reconstruct,
+                &BTreeSet::new(),
+                |_, items| {
+                    let (item_bytes, write_units) = (&item_bytes, &write_units);
+                    async move {
+                        for item in &items {
+                            let size = item.image.len() as u64;
+                            item_bytes.fetch_add(size, Ordering::Relaxed);
+                            write_units.fetch_add(size.div_ceil(1024).max(1), Ordering::Relaxed);
+                        }
+                        Ok(())
                     }
-                    Ok(())
-                }
-            },
-        )
-        .await;
-        let stats = match rebuilt {
-            Ok(stats) => stats,
-            Err(e) => {
-                if attempt == 0 && refute_on_missing_insert(store, &req.table, &plan, &e).await? {
-                    continue;
-                }
-                return Err(e);
-            }
-        };
-        let write_units = write_units.into_inner();
-        return Ok(DryRunReport {
-            table: plan.table.clone(),
-            requested: req.at.to_string(),
-            at: format_second(plan.at),
-            window: plan.window.iter().map(|i| i.to_string()).collect(),
-            base: plan.base.as_ref().map(|b| b.manifest_key.clone()),
-            bytes: plan.input_bytes(),
-            files: plan.files.clone(),
-            rows_read: stats.rows_read,
-            rows_applied: stats.rows_applied,
-            buckets: plan.buckets,
-            items: stats.items,
-            item_bytes: item_bytes.into_inner(),
-            write_units,
-            estimated_seconds: write_units as f64 / DEFAULT_ON_DEMAND_WRU_PER_SECOND,
-            estimated_cost_usd: write_units as f64 / 1e6 * USD_PER_MILLION_WRU,
-            skipped_quarantine: plan.skipped_quarantine.clone(),
-        });
-    }
-    unreachable!("the second attempt returns")
+                },
+            )
+            .await?;
+            let write_units = write_units.into_inner();
+            Ok(DryRunReport {
+                table: plan.table.clone(),
+                requested: req.at.to_string(),
+                at: format_second(plan.at),
+                window: plan.window.iter().map(|i| i.to_string()).collect(),
+                base: plan.base.as_ref().map(|b| b.manifest_key.clone()),
+                bytes: plan.input_bytes(),
+                files: plan.files.clone(),
+                rows_read: stats.rows_read,
+                rows_applied: stats.rows_applied,
+                buckets: plan.buckets,
+                items: stats.items,
+                item_bytes: item_bytes.into_inner(),
+                write_units,
+                estimated_seconds: write_units as f64 / DEFAULT_ON_DEMAND_WRU_PER_SECOND,
+                estimated_cost_usd: write_units as f64 / 1e6 * USD_PER_MILLION_WRU,
+                skipped_quarantine: plan.skipped_quarantine.clone(),
+            })
+        },
+    )
+    .await
 }

@@ -8,11 +8,11 @@
 use crate::at::{format_second, AtSpec};
 use crate::error::{ReplayError, Result};
 use crate::fingerprint::{fingerprint, item_key, key_names_from_keys_json, Fingerprint};
-use crate::plan::{plan_restore, PlanOptions};
+use crate::plan::{Plan, PlanOptions};
 use crate::reconstruct::{reconstruct, ReconstructOptions};
 use crate::state::LiveItem;
 use crate::target::RestoreTarget;
-use crate::whole_life::{load_checked_catalog, refute_on_missing_insert};
+use crate::whole_life::with_checked_plan;
 use rewind_format::{item_from_json, AttributeValue, Item};
 use rewind_store::Store;
 use serde::Serialize;
@@ -79,23 +79,16 @@ pub async fn verify(
     plan_opts: &PlanOptions,
     opts: &ReconstructOptions,
 ) -> Result<VerifyReport> {
-    // A whole-life plan that meets an item without an INSERT records the refutation and plans
-    // again (from a snapshot), as a restore does.
-    for attempt in 0..2 {
-        let catalog = load_checked_catalog(store, table, at.second(), plan_opts, opts).await?;
-        let plan = plan_restore(&catalog, at, plan_opts)?;
-        match verify_plan(store, table, &plan, target, opts).await {
-            Err(e) if attempt == 0 && refute_on_missing_insert(store, table, &plan, &e).await? => {}
-            other => return other,
-        }
-    }
-    unreachable!("the second attempt returns")
+    with_checked_plan(store, table, at, plan_opts, opts, async |plan: &Plan| {
+        verify_plan(store, table, plan, target, opts).await
+    })
+    .await
 }
 
 async fn verify_plan(
     store: &Store,
     table: &str,
-    plan: &crate::plan::Plan,
+    plan: &Plan,
     target: &dyn RestoreTarget,
     opts: &ReconstructOptions,
 ) -> Result<VerifyReport> {

@@ -61,6 +61,29 @@ pub async fn load_checked_catalog(
     }
 }
 
+/// Plans `at` from a catalog whose whole-life claim is settled ([`load_checked_catalog`]) and
+/// runs `work` on the plan. A whole-life plan that meets an item without an INSERT records the
+/// refutation and is planned again once (now from a snapshot), as a restore does.
+pub async fn with_checked_plan<T>(
+    store: &Store,
+    table: &str,
+    at: AtSpec,
+    plan_opts: &PlanOptions,
+    recon_opts: &ReconstructOptions,
+    work: impl AsyncFn(&Plan) -> Result<T>,
+) -> Result<T> {
+    for attempt in 0..2 {
+        let catalog =
+            load_checked_catalog(store, table, at.second(), plan_opts, recon_opts).await?;
+        let plan = plan_restore(&catalog, at, plan_opts)?;
+        match work(&plan).await {
+            Err(e) if attempt == 0 && refute_on_missing_insert(store, table, &plan, &e).await? => {}
+            other => return other,
+        }
+    }
+    unreachable!("the second attempt returns")
+}
+
 /// Compares the log with the oldest usable full backup when that can settle the whole-life
 /// claim, and stores the verdict. Returns the verdict in force afterwards (`None`: nothing to
 /// compare yet).

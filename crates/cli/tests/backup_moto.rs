@@ -105,6 +105,28 @@ async fn load_items<R: rand::Rng>(
     }
 }
 
+/// The first second a backup's report says it is valid from.
+fn valid_from(backup: &serde_json::Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(backup["valid_from"].as_str().unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+/// Keeps writing, a few changes at a time, until the clock reaches `second`.
+async fn write_until<R: rand::Rng>(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    rng: &mut R,
+    model: &mut BTreeMap<String, SdkItem>,
+    next_id: &mut u32,
+    second: i64,
+) {
+    while now_secs_f64() < second as f64 {
+        phase(client, table, rng, model, next_id, 5).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 fn rfc3339_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap()
@@ -279,9 +301,7 @@ async fn items_from_before_the_stream_restore_from_a_backup_taken_before_capture
     );
     let backup: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(backup["committed"], true);
-    let valid_from = chrono::DateTime::parse_from_rfc3339(backup["valid_from"].as_str().unwrap())
-        .unwrap()
-        .timestamp();
+    let valid_from = valid_from(&backup);
 
     // Until capture covers the backup's stream, it waits, and nothing is restorable.
     let listed = ls(&store, &table);
@@ -301,10 +321,15 @@ async fn items_from_before_the_stream_restore_from_a_backup_taken_before_capture
 
     // Writes go on past the backup's first valid second.
     phase(&client, &table, &mut rng, &mut model, &mut next_id, 30).await;
-    while now_secs_f64() < (valid_from + 1) as f64 {
-        phase(&client, &table, &mut rng, &mut model, &mut next_id, 5).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    write_until(
+        &client,
+        &table,
+        &mut rng,
+        &mut model,
+        &mut next_id,
+        valid_from + 1,
+    )
+    .await;
     let first = close_phase().await;
     let at_first = as_model(&model);
     phase(&client, &table, &mut rng, &mut model, &mut next_id, 30).await;
@@ -422,15 +447,18 @@ async fn a_backup_taken_after_capture_started_makes_older_items_restorable() {
     assert!(out.status.success());
     let backup: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(backup["committed"], true);
-    let valid_from = chrono::DateTime::parse_from_rfc3339(backup["valid_from"].as_str().unwrap())
-        .unwrap()
-        .timestamp();
+    let valid_from = valid_from(&backup);
 
     phase(&client, &table, &mut rng, &mut model, &mut next_id, 40).await;
-    while now_secs_f64() < (valid_from + 1) as f64 {
-        phase(&client, &table, &mut rng, &mut model, &mut next_id, 5).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    write_until(
+        &client,
+        &table,
+        &mut rng,
+        &mut model,
+        &mut next_id,
+        valid_from + 1,
+    )
+    .await;
     let boundary = close_phase().await;
     let at_boundary = as_model(&model);
     phase(&client, &table, &mut rng, &mut model, &mut next_id, 30).await;

@@ -55,29 +55,7 @@ async fn restores_every_phase_boundary_exactly_and_verify_catches_changes() {
 
     // Dry run: the plan and exact counts, nothing written.
     let (last_at, last_model) = boundaries.last().unwrap().clone();
-    let out = rewind(&[
-        "--output",
-        "json",
-        "restore",
-        "--table",
-        &table,
-        "--store",
-        &store,
-        "--at",
-        &rfc3339(last_at),
-        "--to",
-        "dynamodb://never-created",
-        "--dry-run",
-    ]);
-    assert!(out.status.success());
-    let dry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(dry["items"], last_model.len() as u64);
-    // The stream's first second and the first boundary (before the backup is valid) come from
-    // the change log alone.
-    for (second, want) in [
-        (created, None),
-        (boundaries[0].0, Some(boundaries[0].1.len())),
-    ] {
+    let dry_run = |second: i64| -> serde_json::Value {
         let out = rewind(&[
             "--output",
             "json",
@@ -93,7 +71,17 @@ async fn restores_every_phase_boundary_exactly_and_verify_catches_changes() {
             "--dry-run",
         ]);
         assert!(out.status.success(), "dry run at {}", rfc3339(second));
-        let dry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let dry = dry_run(last_at);
+    assert_eq!(dry["items"], last_model.len() as u64);
+    // The stream's first second and the first boundary (before the backup is valid) come from
+    // the change log alone.
+    for (second, want) in [
+        (created, None),
+        (boundaries[0].0, Some(boundaries[0].1.len())),
+    ] {
+        let dry = dry_run(second);
         assert!(dry["base"].is_null(), "{dry}");
         if let Some(n) = want {
             assert_eq!(dry["items"], n as u64);
