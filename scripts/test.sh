@@ -76,7 +76,7 @@ export REWIND_TEST_PYTHON="$VENV/bin/python"
 # GB on a clean clone). Set CARGO_INCREMENTAL=1 to keep them.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-# All three checks run even when one fails, so one run reports everything; the script
+# All the checks run even when one fails, so one run reports everything; the script
 # fails at the end if any did.
 failed=()
 check() {
@@ -86,6 +86,7 @@ check() {
     fi
 }
 check cargo fmt --all -- --check
+check scripts/check-layering.sh
 check cargo clippy --workspace --all-targets -- -D warnings
 check cargo test --workspace --no-fail-fast "$@"
 

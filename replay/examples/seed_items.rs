@@ -13,12 +13,12 @@
 
 use chrono::DateTime;
 use rand::{Rng, SeedableRng};
-use rewind_capture::{save_checkpoint, Checkpoint, TableDescription};
+use rewind_catalog::layout::{ChangeFile, HourPartition};
+use rewind_catalog::{save_checkpoint, Checkpoint, TableDescription};
 use rewind_format::{
     encode_key, item_to_json, write_change_file, AttributeValue, ChangeRecord, EventName,
     WriteOptions,
 };
-use rewind_store::layout::{ChangeFile, HourPartition};
 use rewind_store::{LocalStore, ObjectStore};
 use std::collections::HashMap;
 
@@ -220,7 +220,7 @@ async fn main() {
         "captured_at": "2026-11-26T06:00:01.000Z"
     }))
     .unwrap();
-    rewind_capture::save_description_if_changed(
+    rewind_catalog::save_description_if_changed(
         &store,
         &description,
         DateTime::from_timestamp_millis(T0_MS + 1000).unwrap(),
@@ -246,11 +246,11 @@ async fn main() {
     .unwrap();
     // The verdict a full backup of the new, empty table leaves once compared with the log (the
     // records start with every item's INSERT): the log covers the whole life.
-    rewind_replay::catalog::record_whole_life(
+    rewind_catalog::record_whole_life(
         &store,
         TABLE,
-        &rewind_replay::catalog::WholeLifeEvidence {
-            verdict: rewind_replay::catalog::WholeLifeVerdict::Confirmed,
+        &rewind_catalog::WholeLifeEvidence {
+            verdict: rewind_catalog::WholeLifeVerdict::Confirmed,
             snapshot: None,
             compared_at: None,
             reason: "seeded: the table was empty when its stream began".into(),

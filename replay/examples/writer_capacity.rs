@@ -14,9 +14,9 @@
 //! Prints one JSON object: items, seconds, items_per_s, cpu_seconds, items_per_cpu_s, ...
 
 use futures::{StreamExt, TryStreamExt};
-use rewind_capture::TableDescription;
+use rewind_catalog::TableDescription;
+use rewind_format::bucket_of;
 use rewind_format::{encode_key, item_from_json, item_to_json, AttributeValue};
-use rewind_replay::bucket::bucket_of;
 use rewind_replay::state::LiveItem;
 use rewind_replay::target::dynamodb::DynamoDbTarget;
 use rewind_replay::target::{FinishContext, PrepareContext, RestoreTarget, WriteMode, WriteStats};

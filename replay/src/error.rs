@@ -2,6 +2,7 @@
 //! operator can act on it without reading code.
 
 use crate::window::Interval;
+use rewind_catalog::CatalogError;
 use rewind_format::FormatError;
 use rewind_store::StoreError;
 
@@ -141,6 +142,11 @@ pub enum ReplayError {
         /// What is wrong.
         reason: String,
     },
+    /// The catalog refused (a foreign table, an unusable stream) or DescribeTable failed.
+    /// Catalog store failures and unreadable records arrive as [`ReplayError::Store`] and
+    /// [`ReplayError::Invalid`], so callers keep one way of telling transient from final.
+    #[error(transparent)]
+    Catalog(CatalogError),
     /// Local spill files or other local I/O failed.
     #[error("local file {path}: {source}")]
     Io {
@@ -158,6 +164,9 @@ impl ReplayError {
         if let ReplayError::TargetFailed { cause, .. } = self {
             return cause.is_bad_input();
         }
+        if let ReplayError::Catalog(e) = self {
+            return e.is_refusal();
+        }
         matches!(
             self,
             ReplayError::NothingRestorable { .. }
@@ -174,6 +183,24 @@ impl ReplayError {
         ReplayError::Io {
             path: path.as_ref().display().to_string(),
             source,
+        }
+    }
+}
+
+impl From<CatalogError> for ReplayError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Store(s) => ReplayError::Store(s),
+            CatalogError::Invalid {
+                what,
+                location,
+                reason,
+            } => ReplayError::Invalid {
+                what,
+                location,
+                reason,
+            },
+            other => ReplayError::Catalog(other),
         }
     }
 }

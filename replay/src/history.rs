@@ -1,9 +1,9 @@
 //! Item history: every version of one item the store holds, oldest first, with times and event
 //! names — "what did this order look like last Tuesday".
 
-use crate::catalog::list_change_files;
 use crate::error::{ReplayError, Result};
 use futures::{StreamExt, TryStreamExt};
+use rewind_catalog::list_change_files;
 use rewind_format::{encode_key, format_ms, item_from_json, ChangeFileReader, ChangeRecord};
 use rewind_store::Store;
 use serde::Serialize;

@@ -2,10 +2,10 @@
 //! snapshots, shards, gaps and quarantine.
 
 use crate::at::format_second;
-use crate::catalog::load_catalog;
 use crate::error::Result;
 use crate::window::{restorable_window, Interval, SnapshotUse, WholeLife, WindowOptions};
-use rewind_store::layout::{self, CheckpointKey};
+use rewind_catalog::layout::{self, CheckpointKey};
+use rewind_catalog::load_catalog;
 use rewind_store::Store;
 use serde::Serialize;
 use std::collections::BTreeSet;

@@ -8,7 +8,6 @@
 
 pub mod at;
 pub mod bucket;
-pub mod catalog;
 pub mod chain;
 pub mod dry_run;
 pub mod error;

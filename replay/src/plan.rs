@@ -4,13 +4,13 @@
 
 use crate::at::{format_second, AtSpec};
 use crate::bucket::bucket_count_for;
-use crate::catalog::{Catalog, SnapshotInfo};
 use crate::error::{ReplayError, Result};
 use crate::state::StampRange;
 use crate::window::{restorable_window, BaseRef, Interval, SnapshotUse, Window, WindowOptions};
 use chrono::{DateTime, Utc};
-use rewind_capture::TableDescription;
-use rewind_store::layout::HourPartition;
+use rewind_catalog::layout::HourPartition;
+use rewind_catalog::TableDescription;
+use rewind_catalog::{Catalog, SnapshotInfo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -8,10 +8,6 @@
 //! watermark is the last full second of 09:00:00.500 − 2 s = 08:59:58.500, that is 08:59:57.
 
 use crate::at::{format_second, AtSpec};
-use crate::catalog::{
-    Catalog, CatalogFile, DescribedAt, QuarantineEntry, ScanInfo, SnapshotInfo, WholeLifeEvidence,
-    WholeLifeVerdict,
-};
 use crate::error::ReplayError;
 use crate::plan::{plan_restore, Plan, PlanOptions};
 use crate::state::StampRange;
@@ -19,9 +15,13 @@ use crate::window::{
     restorable_window, BaseRef, Interval, SnapshotUse, Span, WholeLife, WindowOptions,
 };
 use chrono::{DateTime, Utc};
-use rewind_capture::description::{KeySchemaElement, ProvisionedThroughput, StreamSetting};
-use rewind_capture::{Checkpoint, Gap, TableDescription};
-use rewind_store::layout::{self, ChangeFile, HourPartition, SnapshotFile};
+use rewind_catalog::description::{KeySchemaElement, ProvisionedThroughput, StreamSetting};
+use rewind_catalog::layout::{self, ChangeFile, HourPartition, SnapshotFile};
+use rewind_catalog::{
+    Catalog, CatalogFile, DescribedAt, QuarantineEntry, ScanInfo, SnapshotInfo, WholeLifeEvidence,
+    WholeLifeVerdict,
+};
+use rewind_catalog::{Checkpoint, Gap, TableDescription};
 
 const TABLE: &str = "shop";
 const L1: &str = "2026-11-26T06:00:00.000";
@@ -420,6 +420,27 @@ struct Case {
     at: AtSpec,
     skip_quarantined: bool,
     want: Want,
+    /// The restorable window a plan carries or a refusal names, written out (first and last
+    /// second of each interval, as `at` reads them).
+    window: Option<&'static [(&'static str, &'static str)]>,
+}
+
+impl Case {
+    fn window(self, window: &'static [(&'static str, &'static str)]) -> Case {
+        Case {
+            window: Some(window),
+            ..self
+        }
+    }
+
+    /// The written-out window; every case that plans or is refused as outside has one.
+    fn expected_window(&self) -> Vec<Interval> {
+        self.window
+            .unwrap_or_else(|| panic!("{}: write out the window it expects", self.name))
+            .iter()
+            .map(|(a, b)| iv(a, b))
+            .collect()
+    }
 }
 
 fn case(name: &'static str, cat: Cat, at: AtSpec, want: Want) -> Case {
@@ -429,6 +450,7 @@ fn case(name: &'static str, cat: Cat, at: AtSpec, want: Want) -> Case {
         at,
         skip_quarantined: false,
         want,
+        window: None,
     }
 }
 
@@ -492,9 +514,13 @@ fn run(cases: Vec<Case>) {
                     plan.skipped_quarantine, want_skipped,
                     "{name}: skipped quarantine"
                 );
-                let window = restorable_window(&c.cat.catalog, &WindowOptions::default());
-                assert_eq!(plan.window, window.intervals, "{name}: window");
-                assert_eq!(plan.watermark, window.watermark, "{name}: watermark");
+                assert_eq!(plan.window, c.expected_window(), "{name}: window");
+                assert!(
+                    plan.watermark
+                        .is_some_and(|w| plan.window.iter().all(|i| i.end <= w)),
+                    "{name}: nothing restorable after the watermark {:?}",
+                    plan.watermark
+                );
                 assert!(
                     plan.window.iter().any(|i| i.contains(plan.at)),
                     "{name}: the point is in the window"
@@ -514,8 +540,7 @@ fn run(cases: Vec<Case>) {
                 };
                 assert_eq!(table, TABLE, "{name}");
                 assert_eq!(got_at, format_second(s(at)), "{name}: refused point");
-                let expected = restorable_window(&c.cat.catalog, &WindowOptions::default());
-                assert_eq!(window, expected.intervals, "{name}: window named");
+                assert_eq!(window, c.expected_window(), "{name}: window named");
                 assert_eq!(
                     (
                         nearest_before.map(format_second),
@@ -702,43 +727,50 @@ fn whole_life_restore_points() {
             Cat::usual(),
             AtSpec::Latest,
             plan("08:59:57", None, None, &H06_08),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "exactly the stream's first second",
             Cat::usual(),
             at("06:00:00"),
             plan("06:00:00", None, None, &H06),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "exactly the watermark",
             Cat::usual(),
             at("08:59:57"),
             plan("08:59:57", None, None, &H06_08),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "one second after the watermark",
             Cat::usual(),
             at("08:59:58"),
             outside("08:59:58", Some("08:59:57"), None),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "long after the watermark",
             Cat::usual(),
             at("2026-11-27T08:00:00"),
             outside("2026-11-27T08:00:00", Some("08:59:57"), None),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "one second before the table existed",
             Cat::usual(),
             at("05:59:59"),
             outside("05:59:59", None, Some("06:00:00")),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "a day before the table existed",
             Cat::usual(),
             at("2026-11-25T06:00:00"),
             outside("2026-11-25T06:00:00", None, Some("06:00:00")),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "a stream created 0.9 s after the table starts at its own second",
             Cat::bare()
@@ -747,7 +779,8 @@ fn whole_life_restore_points() {
                 .confirmed(),
             at("05:59:59"),
             outside("05:59:59", None, Some("06:00:00")),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
     ]);
 }
 
@@ -1107,37 +1140,43 @@ fn gaps_split_the_window() {
             gapped(),
             at("07:00:04"),
             plan("07:00:04", None, None, &H06_07),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04")]),
         case(
             "the gap's first second",
             gapped(),
             at("07:00:05"),
             outside("07:00:05", Some("07:00:04"), None),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04")]),
         case(
             "latest after a gap with no snapshot is refused, not moved back",
             gapped(),
             AtSpec::Latest,
             outside("08:59:57", Some("07:00:04"), None),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04")]),
         case(
             "in the hole, a snapshot after it",
             scanned(),
             at("07:20:00"),
             outside("07:20:00", Some("07:00:04"), Some("07:45:00")),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:45:00", "08:59:57")]),
         case(
             "after the hole, before the snapshot is valid",
             scanned(),
             at("07:44:59"),
             outside("07:44:59", Some("07:00:04"), Some("07:45:00")),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:45:00", "08:59:57")]),
         case(
             "the scan snapshot's first valid second",
             scanned(),
             at("07:45:00"),
             plan("07:45:00", Some("07:30:03"), Some("07:30:01"), &["h07"]),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:45:00", "08:59:57")]),
         case(
             "latest over the scan snapshot",
             scanned(),
@@ -1148,13 +1187,15 @@ fn gaps_split_the_window() {
                 Some("07:30:01"),
                 &["h07", "h08"],
             ),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:45:00", "08:59:57")]),
         case(
             "before the gap the whole-life log is still used",
             scanned(),
             at("06:30:00"),
             plan("06:30:00", None, None, &H06),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:45:00", "08:59:57")]),
     ]);
 }
 
@@ -1224,31 +1265,36 @@ fn re_enabled_stream() {
             reenabled(),
             at("06:59:57"),
             plan("06:59:57", None, None, &H06),
-        ),
+        )
+        .window(&[("06:00:00", "06:59:57")]),
         case(
             "between the streams",
             with_snapshot(),
             at("07:30:00"),
             outside("07:30:00", Some("06:59:57"), Some("08:10:00")),
-        ),
+        )
+        .window(&[("06:00:00", "06:59:57"), ("08:10:00", "08:59:57")]),
         case(
             "the second stream's creation second",
             with_snapshot(),
             at("08:00:00"),
             outside("08:00:00", Some("06:59:57"), Some("08:10:00")),
-        ),
+        )
+        .window(&[("06:00:00", "06:59:57"), ("08:10:00", "08:59:57")]),
         case(
             "latest with a snapshot on the second stream",
             with_snapshot(),
             AtSpec::Latest,
             plan("08:59:57", Some("08:05:00"), Some("08:04:58"), &["h08"]),
-        ),
+        )
+        .window(&[("06:00:00", "06:59:57"), ("08:10:00", "08:59:57")]),
         case(
             "latest with no snapshot on the second stream",
             reenabled(),
             AtSpec::Latest,
             outside("08:59:57", Some("06:59:57"), None),
-        ),
+        )
+        .window(&[("06:00:00", "06:59:57")]),
     ]);
 }
 
@@ -1265,19 +1311,22 @@ fn snapshots_as_bases() {
             Cat::usual().compacted_snapshot("07:00:00"),
             at("07:00:00"),
             plan("07:00:00", Some("07:00:00"), Some("07:00:01"), &["h07"]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "the newest valid snapshot wins",
             two(),
             at("08:30:00"),
             plan("08:30:00", Some("08:00:00"), Some("08:00:01"), &["h08"]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "between two snapshots the older one is the base",
             two(),
             at("07:59:59"),
             plan("07:59:59", Some("07:00:00"), Some("07:00:01"), &["h07"]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "an invalidated snapshot is skipped",
             two().invalidate("08:00:00"),
@@ -1288,31 +1337,36 @@ fn snapshots_as_bases() {
                 Some("07:00:01"),
                 &["h07", "h08"],
             ),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "every snapshot invalidated: the whole-life log",
             two().invalidate("07:00:00").invalidate("08:00:00"),
             at("08:30:00"),
             plan("08:30:00", None, None, &H06_08),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "before the first snapshot: the whole-life log",
             two(),
             at("06:59:59"),
             plan("06:59:59", None, None, &H06),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "a snapshot at an hour's last second needs no file at all",
             Cat::usual().compacted_snapshot("07:59:59"),
             at("07:59:59"),
             plan("07:59:59", Some("07:59:59"), Some("08:00:00"), &[]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "a scan snapshot whose changes start in the previous hour",
             Cat::usual().snapshot("07:00:00", "07:05:00", "06:59:58"),
             at("07:10:00"),
             plan("07:10:00", Some("07:00:00"), Some("06:59:58"), &H06_07),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "a compacted snapshot newer than a scan snapshot wins",
             Cat::usual()
@@ -1320,7 +1374,8 @@ fn snapshots_as_bases() {
                 .compacted_snapshot("07:02:00"),
             at("07:10:00"),
             plan("07:10:00", Some("07:02:00"), Some("07:02:01"), &["h07"]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
     ]);
 
     // A compacted snapshot's instant stays restorable inside a hole of the change log.
@@ -1367,25 +1422,29 @@ fn snapshots_as_bases() {
             gapped().compacted_snapshot("07:10:00"),
             at("07:10:00"),
             plan("07:10:00", Some("07:10:00"), Some("07:10:01"), &["h07"]),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:10:00", "07:10:00")]),
         case(
             "one second after the compacted instant inside the hole",
             gapped().compacted_snapshot("07:10:00"),
             at("07:10:01"),
             outside("07:10:01", Some("07:10:00"), None),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:10:00", "07:10:00")]),
         case(
             "one second before it",
             gapped().compacted_snapshot("07:10:00"),
             at("07:09:59"),
             outside("07:09:59", Some("07:00:04"), Some("07:10:00")),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04"), ("07:10:00", "07:10:00")]),
         case(
             "a snapshot just before the hole is the base up to the hole",
             gapped().compacted_snapshot("07:00:03"),
             at("07:00:04"),
             plan("07:00:04", Some("07:00:03"), Some("07:00:04"), &["h07"]),
-        ),
+        )
+        .window(&[("06:00:00", "07:00:04")]),
     ]);
 }
 
@@ -1399,19 +1458,22 @@ fn file_selection() {
             Cat::usual(),
             at("08:30:00"),
             plan("08:30:00", None, None, &H06_08),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "only the hours up to T's",
             Cat::usual(),
             at("06:59:59"),
             plan("06:59:59", None, None, &H06),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "T at an hour's first second pins that hour",
             Cat::usual(),
             at("07:00:00"),
             plan("07:00:00", None, None, &H06_07),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "with a base, no file before the base's hour",
             Cat::usual().compacted_snapshot("07:00:00"),
@@ -1422,7 +1484,8 @@ fn file_selection() {
                 Some("07:00:01"),
                 &["h07", "h08"],
             ),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "files of every stream label in range are pinned",
             Cat::usual().file("h07-L2", other_stream_file, 70),
@@ -1440,13 +1503,15 @@ fn file_selection() {
                     "h07-L2",
                 ],
             ),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "an empty table: checkpoints, no change files",
             Cat::whole_life(),
             AtSpec::Latest,
             plan("08:59:57", None, None, &[]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
     ]);
     let empty = plan_of(&Cat::whole_life(), AtSpec::Latest);
     assert_eq!((empty.input_bytes(), empty.buckets), (0, 16));
@@ -1612,7 +1677,8 @@ fn quarantine() {
             Cat::usual().quarantined("q1", Some("08:30:01"), "08:30:02"),
             at("08:30:00"),
             plan("08:30:00", None, None, &H06_08),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "unknown stamp refuses (it may be anywhere)",
             Cat::usual().quarantined("q1", None, "09:00:00"),
@@ -1639,7 +1705,8 @@ fn quarantine() {
             based().quarantined("q1", Some("08:00:00.500"), "08:00:01"),
             at("08:30:00"),
             plan("08:30:00", Some("08:00:00"), Some("08:00:01"), &["h08"]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "stamped right after the base: in range",
             based().quarantined("q1", Some("08:00:01"), "08:00:02"),
@@ -1654,7 +1721,8 @@ fn quarantine() {
             based().quarantined("q1", None, "08:00:00.999"),
             at("08:30:00"),
             plan("08:30:00", Some("08:00:00"), Some("08:00:01"), &["h08"]),
-        ),
+        )
+        .window(&[("06:00:00", "08:59:57")]),
         case(
             "unknown stamp met after the base: refuses",
             based().quarantined("q1", None, "08:00:01"),
@@ -1679,7 +1747,8 @@ fn quarantine() {
             files: &H06_08,
             skipped: &["q1", "q2"],
         },
-    );
+    )
+    .window(&[("06:00:00", "08:59:57")]);
     skipping.skip_quarantined = true;
     cases.push(skipping);
     run(cases);

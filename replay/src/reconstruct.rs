@@ -7,7 +7,6 @@
 //! hands its items, sorted by key, to the caller. Memory is one bucket's keys per worker plus
 //! the objects being decoded; disk holds the rows in range once.
 
-use crate::bucket::bucket_of;
 use crate::error::{ReplayError, Result};
 use crate::fold::{fold_batches, FoldedBucket};
 use crate::plan::Plan;
@@ -17,6 +16,7 @@ use arrow::array::{AsArray, BinaryArray, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::TimestampMillisecondType;
 use futures::{StreamExt, TryStreamExt};
+use rewind_format::bucket_of;
 use rewind_format::{columns, ChangeFileReader, VERSION_COLUMNS};
 use rewind_store::Store;
 use std::collections::BTreeSet;

@@ -2,7 +2,6 @@
 //! the journal so that a re-run of the same command resumes (DESIGN.md, "Resume").
 
 use crate::at::{format_second, AtSpec};
-use crate::catalog::Catalog;
 use crate::error::{ReplayError, Result};
 use crate::folded::FoldedState;
 use crate::journal::{missing_pins, Journal, JournalRef, JournalStatus};
@@ -12,6 +11,7 @@ use crate::target::{
     BucketWritten, FinishContext, PrepareContext, RestoreTarget, WriteMode, WriteStats,
 };
 use crate::whole_life::{load_checked_catalog, refute_on_missing_insert};
+use rewind_catalog::Catalog;
 use rewind_store::Store;
 use serde::Serialize;
 use std::collections::BTreeSet;

@@ -17,15 +17,15 @@
 //! from a snapshot.
 
 use crate::at::{format_second, AtSpec};
-use crate::catalog::{
-    load_catalog, record_whole_life, Catalog, WholeLifeEvidence, WholeLifeVerdict,
-};
 use crate::error::{ReplayError, Result};
 use crate::fingerprint::{fingerprint, Fingerprint};
 use crate::plan::{plan_restore, Plan, PlanOptions};
 use crate::reconstruct::{reconstruct, ReconstructOptions};
 use crate::state::LiveItem;
 use crate::window::restorable_window;
+use rewind_catalog::{
+    load_catalog, record_whole_life, Catalog, WholeLifeEvidence, WholeLifeVerdict,
+};
 use rewind_format::item_from_json;
 use rewind_store::Store;
 use std::collections::{BTreeSet, HashMap};
@@ -51,7 +51,7 @@ pub async fn load_checked_catalog(
     match check_whole_life(store, table, plan_opts, recon_opts).await {
         Ok(Some(verdict)) => {
             tracing::info!(table, verdict = ?verdict.verdict, reason = %verdict.reason, "whole-life check");
-            load_catalog(store.as_ref(), table, until_second).await
+            Ok(load_catalog(store.as_ref(), table, until_second).await?)
         }
         Ok(None) => Ok(catalog),
         Err(e) => {
@@ -152,12 +152,12 @@ pub async fn check_whole_life(
             let reason = format!(
                 "item {key} has no INSERT in the change log (its first version, stream {stream_label} sequence {sequence_number}, is a {event}): it existed before the stream began, or its INSERT was lost"
             );
-            return record_whole_life(
+            return Ok(record_whole_life(
                 store.as_ref(),
                 table,
                 &evidence(WholeLifeVerdict::Refuted, Some(&manifest), Some(at), reason),
             )
-            .await;
+            .await?);
         }
         Err(e) => return Err(e),
     };
@@ -182,7 +182,7 @@ pub async fn check_whole_life(
             ),
         ),
     };
-    record_whole_life(store.as_ref(), table, &verdict).await
+    Ok(record_whole_life(store.as_ref(), table, &verdict).await?)
 }
 
 /// Records a refutation when `err` is a whole-life restore meeting an item without an INSERT.

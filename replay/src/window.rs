@@ -35,8 +35,8 @@ impl fmt::Display for Interval {
     }
 }
 
-use crate::catalog::{Catalog, SnapshotInfo, WholeLifeVerdict};
-use rewind_capture::Checkpoint;
+use rewind_catalog::Checkpoint;
+use rewind_catalog::{Catalog, SnapshotInfo, WholeLifeVerdict};
 use std::collections::BTreeSet;
 
 /// Knobs of the window computation.

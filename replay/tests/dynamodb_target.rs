@@ -4,9 +4,9 @@
 //! never produces, are unit-tested in `target/dynamodb.rs` through the batch-writer seam.)
 
 use aws_sdk_dynamodb::types as ddb;
-use rewind_capture::TableDescription;
+use rewind_catalog::TableDescription;
+use rewind_format::bucket_of;
 use rewind_format::{AttributeValue, Item};
-use rewind_replay::bucket::bucket_of;
 use rewind_replay::state::LiveItem;
 use rewind_replay::target::dynamodb::DynamoDbTarget;
 use rewind_replay::target::{

@@ -2,9 +2,9 @@
 //! through ImportTable (moto server).
 
 use flate2::read::GzDecoder;
-use rewind_capture::TableDescription;
+use rewind_catalog::TableDescription;
+use rewind_format::bucket_of;
 use rewind_format::{encode_key, item_to_json, AttributeValue, Item};
-use rewind_replay::bucket::bucket_of;
 use rewind_replay::state::LiveItem;
 use rewind_replay::target::export::{
     data_key, parse_data_key, ExportSummary, ExportTarget, ManifestFile, DATA_PREFIX,

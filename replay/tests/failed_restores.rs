@@ -8,6 +8,7 @@
 //! DynamoDB targets are moto tables; the store is a local directory seeded as capture leaves it.
 
 use async_trait::async_trait;
+use rewind_catalog::layout;
 use rewind_e2e::changelog::*;
 use rewind_format::{image_hash, ChangeRecord, EventName, Item};
 use rewind_replay::plan::PlanOptions;
@@ -20,7 +21,7 @@ use rewind_replay::target::{
     BucketWritten, FinishContext, PrepareContext, RestoreTarget, WriteStats,
 };
 use rewind_replay::{AtSpec, ReplayError};
-use rewind_store::{layout, list_all, FaultKind, FaultyStore, LocalStore, Op, Store};
+use rewind_store::{list_all, FaultKind, FaultyStore, LocalStore, Op, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

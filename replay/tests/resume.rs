@@ -147,8 +147,10 @@ async fn a_restore_whose_pinned_files_were_replaced_starts_over() {
     // Compaction replaces the first file with one holding the same records under another name.
     let first = &keys[0];
     let moved = read_change_file(first, store.get(first).await.unwrap()).unwrap();
-    let hour = rewind_store::layout::ChangeFile::parse(first).unwrap().hour;
-    let compacted = rewind_store::layout::ChangeFile::compacted(TABLE, hour, "run-1")
+    let hour = rewind_catalog::layout::ChangeFile::parse(first)
+        .unwrap()
+        .hour;
+    let compacted = rewind_catalog::layout::ChangeFile::compacted(TABLE, hour, "run-1")
         .unwrap()
         .key();
     let written = rewind_format::write_change_file(&compacted, moved, &Default::default()).unwrap();
@@ -208,12 +210,9 @@ async fn a_lost_change_file_stops_the_restore_naming_an_item() {
             "nothing written to the target"
         );
     }
-    let verdict = rewind_replay::catalog::load_whole_life(store.as_ref(), TABLE)
+    let verdict = rewind_catalog::load_whole_life(store.as_ref(), TABLE)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        verdict.verdict,
-        rewind_replay::catalog::WholeLifeVerdict::Refuted
-    );
+    assert_eq!(verdict.verdict, rewind_catalog::WholeLifeVerdict::Refuted);
 }

@@ -3,11 +3,11 @@
 //! naive reference state (replay everything in order into a map).
 
 use chrono::DateTime;
+use rewind_catalog::layout::{self, ChangeFile, HourPartition};
 use rewind_format::{
     encode_key, item_to_json, write_change_file, AttributeValue, ChangeRecord, EventName,
     WriteOptions,
 };
-use rewind_store::layout::{self, ChangeFile, HourPartition};
 use rewind_store::{ObjectStore, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -11,14 +11,14 @@
 //! before it is durable, everything from it on is reported for retry. A failure at step 3 reports
 //! the whole batch, whose retry rewrites the same objects.
 
-use crate::checkpoint::{save_checkpoint, Checkpoint};
 use crate::error::CaptureError;
 use crate::input::StreamInput;
-use crate::quarantine::{quarantine, QuarantinedRecord};
 use chrono::DateTime;
 use rayon::prelude::*;
+use rewind_catalog::checkpoint::{save_checkpoint, Checkpoint};
+use rewind_catalog::layout::{ChangeFile, HourPartition};
+use rewind_catalog::quarantine::{quarantine, QuarantinedRecord};
 use rewind_format::{write_change_file, ChangeRecord, ConvertOptions, RecordSource, WriteOptions};
-use rewind_store::layout::{ChangeFile, HourPartition};
 use rewind_store::ObjectStore;
 
 /// How capture converts and writes.
@@ -190,9 +190,12 @@ pub async fn capture_batch(
                 write_run(store, batch, hour, records, options, &mut outcome).await,
             ),
             Segment::Quarantine { index, entry } => {
-                let result = quarantine(store, &entry).await.map(|_| {
-                    outcome.quarantined += 1;
-                });
+                let result = quarantine(store, &entry)
+                    .await
+                    .map(|_| {
+                        outcome.quarantined += 1;
+                    })
+                    .map_err(CaptureError::from);
                 (index, result)
             }
         };
@@ -231,14 +234,14 @@ pub async fn capture_batch(
             outcome.failure = Some(BatchFailure {
                 first_failed: 0,
                 sequence_number: batch.records[0].sequence_number().map(str::to_string),
-                error,
+                error: error.into(),
             })
         }
         Err(error) => {
             outcome.failure = Some(BatchFailure {
                 first_failed: 0,
                 sequence_number: None,
-                error,
+                error: error.into(),
             })
         }
     }

@@ -3,8 +3,9 @@
 
 use crate::batch::{capture_batch, BatchFailure, BatchOutcome, CaptureOptions, ShardBatch};
 use crate::error::{CaptureError, Result};
-use crate::view_type::{check_view_type, ViewTypeVerdict};
-use rewind_store::{claim_table, Store};
+use rewind_catalog::claim_table;
+use rewind_catalog::view_type::{check_view_type, ViewTypeVerdict};
+use rewind_store::Store;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -66,9 +67,13 @@ impl Capturer {
         }
         let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
         let result = async {
-            let description = crate::description::describe_table(&d.client, table).await?;
-            crate::description::save_description_if_changed(self.store.as_ref(), &description, now)
-                .await
+            let description = rewind_catalog::description::describe_table(&d.client, table).await?;
+            rewind_catalog::description::save_description_if_changed(
+                self.store.as_ref(),
+                &description,
+                now,
+            )
+            .await
         }
         .await;
         match result {

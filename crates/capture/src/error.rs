@@ -1,10 +1,10 @@
 //! Capture errors. The split that matters is *transient* (retry the batch from the failed record:
 //! store errors, throttling) versus *refused* (retrying cannot help: a foreign table in the
-//! prefix, a stream without new images); per-record conversion failures are not errors at all,
+//! prefix, a stream without new images: both [`CatalogError`] refusals); per-record conversion failures are not errors at all,
 //! they are quarantined.
 
-use aws_sdk_dynamodbstreams::config::http::HttpResponse;
-use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
+use rewind_catalog::CatalogError;
 use rewind_store::StoreError;
 
 /// Why a batch (or part of one) was not captured.
@@ -13,16 +13,10 @@ pub enum CaptureError {
     /// The store failed; `retryable` says whether trying again may help.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// The stream's view type cannot support point-in-time restore.
-    #[error("table {table}: stream view type {view_type} is not supported: {advice}")]
-    ViewType {
-        /// Table name.
-        table: String,
-        /// The view type found.
-        view_type: String,
-        /// What to do about it.
-        advice: &'static str,
-    },
+    /// Reading or writing the catalog failed, or it refused (a foreign table in the prefix, a
+    /// stream view type that cannot support point-in-time restore).
+    #[error(transparent)]
+    Catalog(CatalogError),
     /// A change file could not be encoded (a bug, or records that break the format's rules).
     #[error("encoding {object}: {detail}")]
     Encode {
@@ -69,8 +63,20 @@ impl CaptureError {
     pub fn is_retryable(&self) -> bool {
         match self {
             CaptureError::Store(e) => e.is_retryable(),
+            CaptureError::Catalog(e) => e.is_retryable(),
             CaptureError::Aws { retryable, .. } => *retryable,
             _ => false,
+        }
+    }
+}
+
+/// Catalog store failures stay [`CaptureError::Store`] (one place decides retries); the rest
+/// keep their catalog type.
+impl From<CatalogError> for CaptureError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Store(s) => CaptureError::Store(s),
+            other => CaptureError::Catalog(other),
         }
     }
 }
@@ -78,52 +84,19 @@ impl CaptureError {
 /// Result of capture operations.
 pub type Result<T, E = CaptureError> = std::result::Result<T, E>;
 
-/// Error codes AWS uses for throttling (the SDK's own list, plus DynamoDB's).
-const THROTTLING_CODES: &[&str] = &[
-    "LimitExceededException",
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "SlowDown",
-    "InternalServerError",
-    "ServiceUnavailable",
-];
-
-/// Whether an SDK error may go away if the call is made again: throttling, 5xx, timeouts, lost
-/// connections. Construction failures, client errors and unknown 4xx codes may not.
-fn sdk_error_is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-        SdkError::DispatchFailure(f) => f.is_io() || f.is_timeout() || f.is_other(),
-        SdkError::ServiceError(service) => {
-            err.code().is_some_and(|c| THROTTLING_CODES.contains(&c))
-                || service.raw().status().as_u16() >= 500
-        }
-        _ => false,
-    }
-}
-
 /// An SDK error of any AWS service as a [`CaptureError::Aws`], code and message first, with
-/// one rule for what is worth retrying.
+/// the one shared rule for what is worth retrying ([`rewind_aws::classify`]).
 pub(crate) fn capture_error<E>(
     operation: &'static str,
-    err: &SdkError<E, HttpResponse>,
+    err: &rewind_aws::SdkError<E>,
 ) -> CaptureError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let message = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("(no message)")),
-        None => aws_sdk_dynamodbstreams::error::DisplayErrorContext(err).to_string(),
-    };
+    let class = rewind_aws::classify(err);
     CaptureError::Aws {
         operation,
-        message,
-        retryable: sdk_error_is_retryable(err),
+        message: class.message,
+        retryable: class.retryable,
     }
 }

@@ -212,6 +212,29 @@ pub async fn invoke(
     result
 }
 
+/// The table a scheduled probe names: `{"action": "probe", "table": T}`, `None` for any
+/// other event (a stream batch). Lambda is never invoked for a shard with no new records, so its
+/// read-through stops and the watermark with it; an EventBridge rule invoking this function with
+/// that input (every few minutes) lets the watermark move on an idle table
+/// ([`crate::poller::probe_stale_shards`]).
+pub fn probe_request(event: &Value) -> Result<Option<String>, CaptureError> {
+    match event.get("action").and_then(Value::as_str) {
+        None => Ok(None),
+        Some("probe") => event
+            .get("table")
+            .and_then(Value::as_str)
+            .map(|t| Some(t.to_string()))
+            .ok_or_else(|| {
+                CaptureError::Input(
+                    "probe event without \"table\": give the rule the input {\"action\": \"probe\", \"table\": \"<name>\"}".into(),
+                )
+            }),
+        Some(other) => Err(CaptureError::Input(format!(
+            "unknown action {other:?}: the capture Lambda takes stream batches and {{\"action\": \"probe\", \"table\": T}}"
+        ))),
+    }
+}
+
 /// The source table an event names (top-level or first record's `eventSourceARN`), for
 /// metrics and messages about an event that could not be handled.
 pub fn event_table(event: &Value) -> Option<String> {
@@ -250,9 +273,75 @@ fn response(state: Map<String, Value>, retry_from: Option<String>) -> Value {
     json!({ "state": state, "batchItemFailures": failures })
 }
 
+/// The error a Lambda invocation reports: typed, so the console and the on-failure record tell
+/// an invalid event from a refused table from a store outage without reading the message.
+impl From<CaptureError> for lambda_runtime::Diagnostic {
+    fn from(error: CaptureError) -> Self {
+        use rewind_catalog::CatalogError;
+        let error_type = match &error {
+            CaptureError::Input(_) => "Rewind.InvalidEvent",
+            CaptureError::Catalog(CatalogError::ViewType { .. }) => {
+                "Rewind.UnsupportedStreamViewType"
+            }
+            CaptureError::Catalog(CatalogError::ForeignTable { .. }) => "Rewind.ForeignTable",
+            CaptureError::Catalog(_) => "Rewind.CatalogError",
+            CaptureError::Store(_) => "Rewind.StoreError",
+            CaptureError::Encode { .. } => "Rewind.EncodeError",
+            CaptureError::Aws { .. } => "Rewind.AwsError",
+            CaptureError::RangeTrimmed { .. } => "Rewind.RangeTrimmed",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probe_events_name_their_table_and_other_actions_are_refused() {
+        assert_eq!(
+            probe_request(&json!({"action": "probe", "table": "shop"})).unwrap(),
+            Some("shop".to_string())
+        );
+        assert_eq!(probe_request(&json!({"Records": []})).unwrap(), None);
+        let err = probe_request(&json!({"action": "probe"})).unwrap_err();
+        assert!(err.to_string().contains("without \"table\""), "{err}");
+        let err = probe_request(&json!({"action": "compact", "table": "shop"})).unwrap_err();
+        assert!(err.to_string().contains("unknown action"), "{err}");
+    }
+
+    #[test]
+    fn failed_invocations_report_a_type_per_cause() {
+        let typed = |e: CaptureError| lambda_runtime::Diagnostic::from(e).error_type;
+        assert_eq!(
+            typed(CaptureError::Input("x".into())),
+            "Rewind.InvalidEvent"
+        );
+        assert_eq!(
+            typed(
+                rewind_catalog::check_view_type("shop", "KEYS_ONLY")
+                    .unwrap_err()
+                    .into()
+            ),
+            "Rewind.UnsupportedStreamViewType"
+        );
+        let foreign = rewind_catalog::CatalogError::ForeignTable {
+            table: "shop".into(),
+            claimed_by: "arn:a".into(),
+            requested: "arn:b".into(),
+        };
+        assert_eq!(typed(foreign.into()), "Rewind.ForeignTable");
+        let outage = rewind_store::StoreError::other("put", "k", "down", true);
+        assert_eq!(
+            typed(rewind_catalog::CatalogError::Store(outage).into()),
+            "Rewind.StoreError",
+            "a catalog store failure is a store failure"
+        );
+    }
 
     #[test]
     fn table_from_top_level_or_first_record() {

@@ -21,7 +21,7 @@
 //! - **May still deliver** (for the watermark): every listed shard that is not finished: open
 //!   shards, closed shards not yet read to their end, and children not read at all yet.
 
-use crate::checkpoint::Checkpoint;
+use rewind_catalog::checkpoint::Checkpoint;
 use std::collections::{HashMap, HashSet};
 
 /// One shard as `DescribeStream` lists it.

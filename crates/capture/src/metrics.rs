@@ -21,11 +21,7 @@ use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 
-/// The CloudWatch namespace every rewind metric lives in.
-pub const NAMESPACE: &str = "Rewind";
-
-/// The one dimension of capture metrics: the source table's name.
-pub const TABLE_DIMENSION: &str = "Table";
+pub use rewind_aws::metric_names::{NAMESPACE, TABLE_DIMENSION};
 
 /// Metric names, as published (alarms and dashboards in `deploy/` refer to these).
 pub mod names {

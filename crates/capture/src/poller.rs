@@ -27,166 +27,32 @@
 //! 24 hours.
 
 mod backoff;
+mod config;
 mod probe;
 mod reader;
 mod redrive;
 mod streams_client;
+mod summary;
 
 pub use backoff::Backoff;
-pub use probe::{probe_stale_shards, ProbeReport};
+pub use config::PollerConfig;
+pub use probe::{probe_stale_shards, ProbeReport, STALE_AFTER_MS};
 pub use redrive::{redrive, RedriveRequest, RedriveSummary};
+use summary::MAX_LAGS_KEPT;
+pub use summary::{PollProgress, PollSummary};
 
 use crate::capturer::Capturer;
-use crate::checkpoint::{list_checkpoints, Checkpoint};
-use crate::description::{describe_table, save_description_if_changed};
 use crate::error::{CaptureError, Result};
-use crate::gap::Gap;
 use crate::lineage::{self, GapCause, ShardInfo, StartPosition};
 use futures::{FutureExt, StreamExt};
 use reader::{FlushReport, FlushResult, ShardReader, StepReport};
+use rewind_catalog::checkpoint::{list_checkpoints, Checkpoint};
+use rewind_catalog::description::{describe_table, save_description_if_changed};
+use rewind_catalog::gap::Gap;
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use streams_client::{describe_stream, ReadError, StreamListing};
-
-/// How the poller runs.
-#[derive(Debug, Clone)]
-pub struct PollerConfig {
-    /// The source table.
-    pub table: String,
-    /// Read until caught up with the moment the run began, flush, return (`rewind capture --once`).
-    pub once: bool,
-    /// Capture a shard's buffer once it holds this many records (default 1000).
-    pub max_batch_records: usize,
-    /// ... or once its oldest unflushed read is this old (default 5 s): bounds the RPO while
-    /// keeping objects from being tiny.
-    pub max_batch_age: Duration,
-    /// Wait after an empty read of a shard before reading it again (default 1 s; AWS allows
-    /// about 5 GetRecords calls per second per shard, shared by all readers).
-    pub idle_sleep: Duration,
-    /// `Limit` of each GetRecords call (default 1000, the maximum).
-    pub get_records_limit: i32,
-    /// List the stream's shards again this often (default 30 s), and whenever a shard ends,
-    /// to find new and child shards.
-    pub shard_refresh_interval: Duration,
-    /// Describe the table again this often when following (default 5 min), to version the
-    /// description when it changes.
-    pub describe_interval: Duration,
-    /// First backoff ceiling after a throttled or failed call (default 100 ms).
-    pub backoff_base: Duration,
-    /// Largest backoff ceiling (default 20 s).
-    pub backoff_max: Duration,
-    /// Consecutive retries of one shard's reads before giving up; `None` (default): never give
-    /// up (the stream holds records for 24 h; throttling passes).
-    pub max_retries: Option<u32>,
-    /// Attempts of the final flush when stopping before the poller returns the error (default 8).
-    pub final_flush_attempts: u32,
-    /// Shards read at the same time (default 8).
-    pub max_concurrent_shards: usize,
-}
-
-impl PollerConfig {
-    /// The defaults for `table`.
-    pub fn new(table: impl Into<String>) -> Self {
-        PollerConfig {
-            table: table.into(),
-            once: false,
-            max_batch_records: 1000,
-            max_batch_age: Duration::from_secs(5),
-            idle_sleep: Duration::from_secs(1),
-            get_records_limit: 1000,
-            shard_refresh_interval: Duration::from_secs(30),
-            describe_interval: Duration::from_secs(300),
-            backoff_base: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(20),
-            max_retries: None,
-            final_flush_attempts: 8,
-            max_concurrent_shards: 8,
-        }
-    }
-}
-
-/// One flush, for a progress line: what was written and how far behind the stream capture is.
-#[derive(Debug, Clone)]
-pub struct PollProgress {
-    /// The table.
-    pub table: String,
-    /// The shard flushed.
-    pub shard_id: String,
-    /// Records written to change files by this flush.
-    pub records: usize,
-    /// Records quarantined by this flush.
-    pub quarantined: usize,
-    /// Change files written by this flush.
-    pub objects: usize,
-    /// Bytes written by this flush.
-    pub bytes: u64,
-    /// Newest creation time among the records written (ms).
-    pub newest_stamp_ms: Option<i64>,
-    /// Capture lag: flush time minus the newest record's creation time (ms), the live RPO.
-    pub lag_ms: Option<i64>,
-    /// The shard's read-through time after the flush (ms).
-    pub read_through_ms: Option<i64>,
-    /// The flush ended the shard (closed, read to its end).
-    pub shard_ended: bool,
-    /// Records written so far in this run.
-    pub total_records: u64,
-    /// Change files written so far in this run.
-    pub total_objects: u64,
-}
-
-/// What a poller run did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct PollSummary {
-    /// The table.
-    pub table: String,
-    /// The stream read.
-    pub stream_arn: String,
-    /// Its label.
-    pub stream_label: String,
-    /// Records read from the stream.
-    pub records_read: u64,
-    /// Records written to change files.
-    pub records_captured: u64,
-    /// Records quarantined.
-    pub quarantined: u64,
-    /// Change files written.
-    pub objects: u64,
-    /// Bytes of change files written.
-    pub bytes_written: u64,
-    /// Flushes that wrote records, quarantined records or ended a shard.
-    pub flushes: u64,
-    /// Keys of the gaps recorded.
-    pub gaps: Vec<String>,
-    /// Shards listed by the stream (last listing).
-    pub shards_listed: usize,
-    /// Shards read in this run.
-    pub shards_read: usize,
-    /// Shards read to their end in this run.
-    pub shards_ended: usize,
-    /// Throttled or failed calls retried.
-    pub retries: u64,
-    /// Iterators replaced after expiring.
-    pub expired_iterators: u64,
-    /// Key of the table description written, when it changed (at start or while following).
-    pub description_written: Vec<String>,
-    /// Capture lag of each flush that wrote records, in order (ms).
-    pub flush_lags_ms: Vec<i64>,
-    /// The run was ended by the stop signal.
-    pub stopped: bool,
-    /// Wall-clock duration of the run (s).
-    pub seconds: f64,
-}
-
-impl PollSummary {
-    /// Largest capture lag seen (ms).
-    pub fn max_lag_ms(&self) -> Option<i64> {
-        self.flush_lags_ms.iter().copied().max()
-    }
-}
-
-/// Most lags kept in [`PollSummary::flush_lags_ms`] (a long follow run keeps the latest).
-const MAX_LAGS_KEPT: usize = 10_000;
 
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -602,7 +468,7 @@ impl Poll<'_> {
                 Err(e) if e.is_retryable() => {
                     tracing::warn!(error = %e, "describing the table failed; trying again later");
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())

@@ -1,12 +1,11 @@
 //! capture_batch at the library level: every record lands exactly once, unconvertible records are
 //! quarantined, and store failures at any step leave no gap and no duplicate after a retry.
 
-use rewind_capture::{
-    capture_batch, list_quarantined, load_checkpoint, BatchOutcome, CaptureOptions, ShardBatch,
-    StreamInput,
-};
+use rewind_capture::{capture_batch, BatchOutcome, CaptureOptions, ShardBatch, StreamInput};
+use rewind_catalog::layout;
+use rewind_catalog::{list_quarantined, load_checkpoint};
 use rewind_format::{read_change_file, ChangeRecord};
-use rewind_store::{layout, list_all, FaultKind, FaultyStore, LocalStore, ObjectStore, Op, Store};
+use rewind_store::{list_all, FaultKind, FaultyStore, LocalStore, ObjectStore, Op, Store};
 use rewind_workload::{Workload, WorkloadConfig};
 use serde_json::Value;
 use std::collections::HashMap;

@@ -3,8 +3,10 @@
 //! version once it changes and the refresh interval has passed. Against moto's DynamoDB.
 
 use aws_sdk_dynamodb::types::{ScalarAttributeType, Tag};
-use rewind_capture::{handle_stream_event, latest_description, CaptureOptions, Capturer};
-use rewind_store::{layout, list_all, LocalStore, Store};
+use rewind_capture::{handle_stream_event, CaptureOptions, Capturer};
+use rewind_catalog::latest_description;
+use rewind_catalog::layout;
+use rewind_store::{list_all, LocalStore, Store};
 use rewind_workload::{tumbling_window_event, Workload, WorkloadConfig};
 use std::sync::Arc;
 use std::time::Duration;

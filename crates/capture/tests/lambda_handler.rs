@@ -11,12 +11,11 @@
 //! - `no_shard_id.json`: an event from a mapping without a tumbling window.
 
 use rewind_capture::lambda::{handle_stream_event, invoke};
-use rewind_capture::{list_quarantined, load_checkpoint, CaptureError, CaptureOptions, Capturer};
+use rewind_capture::{CaptureError, CaptureOptions, Capturer};
+use rewind_catalog::{claim_table, layout};
+use rewind_catalog::{list_quarantined, load_checkpoint};
 use rewind_format::{image_hash, read_change_file, ChangeRecord, EventName};
-use rewind_store::{
-    claim_table, layout, list_all, FaultKind, FaultyStore, LocalStore, ObjectStore, Op, Store,
-    StoreError,
-};
+use rewind_store::{list_all, FaultKind, FaultyStore, LocalStore, ObjectStore, Op, Store};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -506,7 +505,13 @@ async fn a_keys_only_stream_is_refused_naming_the_view_type() {
     let error = handle_stream_event(&capturer(&store), fixture(KEYS_ONLY), NOW)
         .await
         .unwrap_err();
-    assert!(matches!(error, CaptureError::ViewType { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            CaptureError::Catalog(rewind_catalog::CatalogError::ViewType { .. })
+        ),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(
         message.contains("KEYS_ONLY") && message.contains("NEW_AND_OLD_IMAGES"),
@@ -533,7 +538,10 @@ async fn a_prefix_owned_by_another_table_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, CaptureError::Store(StoreError::ForeignTable { .. })),
+        matches!(
+            error,
+            CaptureError::Catalog(rewind_catalog::CatalogError::ForeignTable { .. })
+        ),
         "{error:?}"
     );
     assert!(change_keys(store.as_ref()).await.is_empty());
@@ -545,7 +553,7 @@ async fn the_table_is_claimed_with_its_arn() {
     handle_stream_event(&capturer(&store), fixture(BATCH), NOW)
         .await
         .unwrap();
-    let owner = rewind_store::read_owner(store.as_ref(), TABLE)
+    let owner = rewind_catalog::read_owner(store.as_ref(), TABLE)
         .await
         .unwrap()
         .unwrap();

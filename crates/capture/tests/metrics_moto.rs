@@ -144,7 +144,7 @@ async fn invocations_publish_metrics_that_cloudwatch_returns_by_table() {
     // The capture run really went to S3 on moto.
     let objects = rewind_store::list_all(
         store.as_ref(),
-        &rewind_store::layout::changes_prefix(&table),
+        &rewind_catalog::layout::changes_prefix(&table),
     )
     .await
     .unwrap();

@@ -7,13 +7,14 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use rand::Rng;
 use rewind_capture::{
-    latest_description, list_checkpoints, list_gaps, run_poller, CaptureOptions, Capturer,
-    PollProgress, PollSummary, PollerConfig,
+    run_poller, CaptureOptions, Capturer, PollProgress, PollSummary, PollerConfig,
 };
+use rewind_catalog::layout;
+use rewind_catalog::{latest_description, list_checkpoints, list_gaps};
 use rewind_format::{
     from_streams_record, item_from_json, read_change_file, ConvertOptions, RecordSource,
 };
-use rewind_store::{layout, list_all, LocalStore, ObjectStore, Store};
+use rewind_store::{list_all, LocalStore, ObjectStore, Store};
 use rewind_workload::{Workload, WorkloadConfig};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -385,7 +386,7 @@ async fn a_probe_advances_idle_shards_and_waits_for_unread_ones() {
     let dir = tempfile::tempdir().unwrap();
     let store: Store = Arc::new(LocalStore::new(dir.path()));
     poll(&aws, &store, &table).await;
-    let before = rewind_capture::list_checkpoints(store.as_ref(), &table)
+    let before = rewind_catalog::list_checkpoints(store.as_ref(), &table)
         .await
         .unwrap();
     assert_eq!(before.len(), 1);
@@ -408,7 +409,7 @@ async fn a_probe_advances_idle_shards_and_waits_for_unread_ones() {
         vec![before[0].shard_id.clone()],
         "{report:?}"
     );
-    let unchanged = rewind_capture::list_checkpoints(store.as_ref(), &table)
+    let unchanged = rewind_catalog::list_checkpoints(store.as_ref(), &table)
         .await
         .unwrap();
     assert_eq!(unchanged[0].read_through_ms, before[0].read_through_ms);
@@ -430,7 +431,7 @@ async fn a_probe_advances_idle_shards_and_waits_for_unread_ones() {
         vec![before[0].shard_id.clone()],
         "{report:?}"
     );
-    let after = rewind_capture::list_checkpoints(store.as_ref(), &table)
+    let after = rewind_catalog::list_checkpoints(store.as_ref(), &table)
         .await
         .unwrap();
     assert_eq!(after[0].read_through_ms, later);

@@ -7,14 +7,16 @@ mod standin;
 use async_trait::async_trait;
 use bytes::Bytes;
 use rewind_capture::{
-    latest_description, list_checkpoints, list_gaps, load_checkpoint, redrive, run_poller,
-    save_checkpoint, CaptureError, CaptureOptions, Capturer, Checkpoint, PollProgress, PollSummary,
+    redrive, run_poller, CaptureError, CaptureOptions, Capturer, PollProgress, PollSummary,
     PollerConfig, RedriveRequest,
+};
+use rewind_catalog::layout;
+use rewind_catalog::{
+    latest_description, list_checkpoints, list_gaps, load_checkpoint, save_checkpoint, Checkpoint,
 };
 use rewind_format::{read_change_file, ChangeRecord};
 use rewind_store::{
-    layout, list_all, FaultKind, FaultyStore, ListPage, LocalStore, ObjectMeta, ObjectStore, Op,
-    Store,
+    list_all, FaultKind, FaultyStore, ListPage, LocalStore, ObjectMeta, ObjectStore, Op, Store,
 };
 use rewind_workload::{Workload, WorkloadConfig};
 use serde_json::Value;
@@ -719,7 +721,13 @@ async fn keys_only_stream_is_refused_before_reading() {
     });
     let env = env();
     let err = poll(&standin, &env.store, &config(true)).await.unwrap_err();
-    assert!(matches!(err, CaptureError::ViewType { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CaptureError::Catalog(rewind_catalog::CatalogError::ViewType { .. })
+        ),
+        "{err}"
+    );
     let reads =
         standin.with(|s| s.calls_of("GetShardIterator").len() + s.calls_of("GetRecords").len());
     assert_eq!(reads, 0, "no record was read");

@@ -2,9 +2,9 @@
 //! simulated instant ([`ItemsAt`]). The backup code path is the one `rewind backup` runs against
 //! DynamoDB ([`rewind_compactor::backup_from`]).
 
-use rewind_capture::TableDescription;
-use rewind_compactor::table_source::{ItemsAt, ScannedItem};
-use rewind_compactor::{CompactorError, Result};
+use rewind_catalog::TableDescription;
+use rewind_compactor::table_source::{scanned_from_json, ItemsAt};
+use rewind_compactor::Result;
 
 /// The items of `model` (DynamoDB JSON maps) as the table held them at `now_ms`.
 pub fn model_at(
@@ -12,19 +12,7 @@ pub fn model_at(
     model: impl Iterator<Item = rewind_workload::Item>,
     now_ms: i64,
 ) -> Result<ItemsAt> {
-    let items = model
-        .enumerate()
-        .map(|(i, raw)| {
-            let text = serde_json::Value::Object(raw).to_string();
-            let item =
-                rewind_format::item_from_json(&text).map_err(|e| CompactorError::Invalid {
-                    what: "model item",
-                    location: format!("item {i}"),
-                    reason: e.to_string(),
-                })?;
-            Ok(item.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        })
-        .collect::<Result<Vec<ScannedItem>>>()?;
+    let items = scanned_from_json(model.map(|raw| serde_json::Value::Object(raw).to_string()))?;
     Ok(ItemsAt {
         description,
         items,

@@ -4,8 +4,9 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use rewind_catalog::layout;
 use rewind_format::read_change_file;
-use rewind_store::{layout, list_all, LocalStore, ObjectStore};
+use rewind_store::{list_all, LocalStore, ObjectStore};
 use std::collections::HashMap;
 use std::process::Command;
 

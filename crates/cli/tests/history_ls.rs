@@ -1,8 +1,9 @@
 //! `rewind ls` and `rewind history` on a store the demo captured: the window `ls` prints is the
 //! one restores use, and `history` lists exactly the versions of one item the change files hold.
 
+use rewind_catalog::layout;
 use rewind_format::read_change_file;
-use rewind_store::{layout, list_all, LocalStore, ObjectStore};
+use rewind_store::{list_all, LocalStore, ObjectStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 

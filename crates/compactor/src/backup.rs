@@ -14,13 +14,13 @@ use crate::snapshot_writer::{Committed, SnapshotWriter};
 use crate::table_source::{DynamoDbSource, ScannedItem, TableSource};
 use chrono::{SecondsFormat, Utc};
 use futures::future::try_join_all;
-use rewind_capture::{check_view_type, save_description_if_changed};
+use rewind_catalog::load_catalog;
+use rewind_catalog::SnapshotKind;
+use rewind_catalog::{check_view_type, save_description_if_changed};
+use rewind_format::bucket_of;
 use rewind_format::{
     batch_to_records, encode_key, item_to_json, to_batch, AttributeValue, ChangeRecord, EventName,
-    SnapshotKind,
 };
-use rewind_replay::bucket::bucket_of;
-use rewind_replay::catalog::load_catalog;
 use rewind_replay::plan::key_names_of;
 use rewind_replay::spill::{SpillDir, SpillSender};
 use rewind_replay::state::Tier;
@@ -109,7 +109,7 @@ pub async fn backup_from(
     let table = source.table();
     let description = source.describe().await?;
     let label = stream_label(table, &description)?;
-    rewind_store::claim_table(store.as_ref(), table, &description.table_arn).await?;
+    rewind_catalog::claim_table(store.as_ref(), table, &description.table_arn).await?;
     let described_at =
         chrono::DateTime::from_timestamp_millis(source.now_ms()).unwrap_or_else(Utc::now);
     save_description_if_changed(store.as_ref(), &description, described_at).await?;
@@ -221,7 +221,7 @@ pub async fn backup_from(
 
 /// The label of the table's stream, which the changes over the scan will come from; refuses a
 /// table without a stream, or with one capture cannot use.
-fn stream_label(table: &str, description: &rewind_capture::TableDescription) -> Result<String> {
+fn stream_label(table: &str, description: &rewind_catalog::TableDescription) -> Result<String> {
     let stream = &description.stream;
     let Some(label) = stream
         .latest_stream_label

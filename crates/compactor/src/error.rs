@@ -15,6 +15,10 @@ pub enum CompactorError {
     /// Reading change files or reconstructing failed.
     #[error(transparent)]
     Replay(#[from] ReplayError),
+    /// The catalog refused (a foreign table, an unusable stream view type) or DescribeTable
+    /// failed. Catalog store failures arrive as [`CompactorError::Store`].
+    #[error(transparent)]
+    Catalog(rewind_catalog::CatalogError),
     /// A file could not be written.
     #[error(transparent)]
     Format(#[from] rewind_format::FormatError),
@@ -48,15 +52,11 @@ pub enum CompactorError {
     },
 }
 
-impl From<rewind_capture::CaptureError> for CompactorError {
-    fn from(e: rewind_capture::CaptureError) -> Self {
+impl From<rewind_catalog::CatalogError> for CompactorError {
+    fn from(e: rewind_catalog::CatalogError) -> Self {
         match e {
-            rewind_capture::CaptureError::Store(s) => CompactorError::Store(s),
-            other => CompactorError::Invalid {
-                what: "capture state",
-                location: String::new(),
-                reason: other.to_string(),
-            },
+            rewind_catalog::CatalogError::Store(s) => CompactorError::Store(s),
+            other => CompactorError::Catalog(other),
         }
     }
 }

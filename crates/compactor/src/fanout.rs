@@ -6,12 +6,13 @@
 
 use crate::error::{CompactorError, Result};
 use crate::snapshot_writer::{new_run_id, snapshot_row, Committed, SnapshotWriter};
-use rewind_format::{SnapshotFileEntry, SnapshotKind};
+use rewind_catalog::layout;
+use rewind_catalog::{SnapshotFileEntry, SnapshotKind};
 use rewind_replay::plan::{plan_restore, Plan, PlanOptions};
 use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
 use rewind_replay::whole_life::{load_checked_catalog, refute_on_missing_insert};
 use rewind_replay::AtSpec;
-use rewind_store::{layout, Store};
+use rewind_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Mutex;

@@ -1,87 +1,84 @@
-//! The scheduled compactor's handler: an EventBridge rule invokes it (for example hourly) with a
-//! constant input naming the table, `{"table": "shop"}`; it runs one compaction (merge finished
-//! hours, cut a snapshot at the watermark) and publishes its metrics. With `"retention": true`
-//! (a daily rule, say) it then applies the default retention policy.
+//! The compactor Lambda's handlers. A scheduled EventBridge rule invokes it (for example hourly)
+//! with a constant input naming the table, `{"table": "shop"}`; it runs one compaction (merge
+//! finished hours, cut a snapshot at the watermark) and publishes its metrics. With
+//! `"retention": true` (a daily rule, say) it then applies the retention policy of its
+//! environment, or the event's own `"retention": {"keep_changes_days": ..}`. Events with an
+//! `action` are the steps of a Step Functions fan-out. Events are parsed into
+//! [`CompactorEvent`] first.
+//!
+//! Idle shards are not probed here: that reads the stream, which is capture's job (the capture
+//! Lambda's `{"action": "probe", "table": T}` event, or `rewind compact` on a host that runs
+//! both), so a compactor never links stream-reading code.
 
 use crate::compact::{compact, CompactOptions, CompactReport};
 use crate::error::{CompactorError, Result};
-use rewind_replay::catalog::list_snapshots;
+pub use crate::lambda_event::{table_of, CompactionStep, CompactorEvent};
+use rewind_catalog::list_snapshots;
 use rewind_store::Store;
 use serde_json::Value;
-
-/// Reads the table from the event: `{"table": ...}` (the rule's constant input) or the same
-/// object under `detail` (a custom event).
-pub fn table_of(event: &Value) -> Result<String> {
-    event
-        .get("table")
-        .or_else(|| event.get("detail").and_then(|d| d.get("table")))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| CompactorError::Invalid {
-            what: "compactor event",
-            location: event.to_string().chars().take(200).collect(),
-            reason: "no \"table\" (give the EventBridge target the constant input {\"table\": \"<name>\"})".into(),
-        })
-}
 
 /// The AWS clients a scheduled run uses.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Clients<'a> {
     /// For metrics.
     pub cloudwatch: Option<&'a aws_sdk_cloudwatch::Client>,
-    /// For probing idle shards (DescribeTable, then the stream).
-    pub dynamodb: Option<&'a aws_sdk_dynamodb::Client>,
-    /// See `dynamodb`.
-    pub streams: Option<&'a aws_sdk_dynamodbstreams::Client>,
 }
 
-/// Shards whose read-through is older than this are probed before the watermark is taken.
-pub const STALE_AFTER_MS: i64 = 60_000;
+/// Runs one invocation: parses the event (the process environment supplies the retention
+/// policy's defaults) and runs the scheduled compaction or the step it names.
+pub async fn invoke(
+    store: &Store,
+    clients: Clients<'_>,
+    event: Value,
+    now_ms: i64,
+) -> Result<Value> {
+    let env = |name: &str| std::env::var(name).ok();
+    match CompactorEvent::parse(&event, &env)? {
+        CompactorEvent::Step(step) => run_step(store, step).await,
+        scheduled => {
+            let report = run_scheduled(store, clients, scheduled, now_ms).await?;
+            Ok(serde_json::to_value(report).expect("reports serialise"))
+        }
+    }
+}
 
-/// Runs one compaction for the event's table: probes idle shards (so the watermark moves),
-/// merges, cuts a snapshot. Probing and metrics are best effort: a failed probe leaves the
-/// watermark where capture put it, and CloudWatch never fails a committed snapshot.
+/// Runs one compaction for the event's table: merges, cuts a snapshot, applies retention when
+/// asked. Metrics are best effort: CloudWatch never fails a committed snapshot.
 pub async fn handle(
     store: &Store,
     clients: Clients<'_>,
     event: Value,
     now_ms: i64,
 ) -> Result<CompactReport> {
-    let table = table_of(&event)?;
-    if let (Some(dynamodb), Some(streams)) = (clients.dynamodb, clients.streams) {
-        match rewind_capture::poller::probe_stale_shards(
-            store.as_ref(),
-            dynamodb,
-            streams,
-            &table,
-            STALE_AFTER_MS,
-            now_ms,
-        )
-        .await
-        {
-            Ok(probe) => {
-                tracing::info!(table = %table, advanced = ?probe.advanced, behind = ?probe.behind, "idle shards probed")
-            }
-            Err(e) => {
-                tracing::warn!(table = %table, error = %e, "probing idle shards failed; the watermark stays where capture left it")
-            }
-        }
-    }
+    let env = |name: &str| std::env::var(name).ok();
+    let parsed = CompactorEvent::parse(&event, &env)?;
+    run_scheduled(store, clients, parsed, now_ms).await
+}
+
+async fn run_scheduled(
+    store: &Store,
+    clients: Clients<'_>,
+    event: CompactorEvent,
+    now_ms: i64,
+) -> Result<CompactReport> {
+    let CompactorEvent::Scheduled { table, retention } = event else {
+        return Err(CompactorError::Invalid {
+            what: "compactor event",
+            location: format!("{event:?}"),
+            reason: "a fan-out step is not a scheduled run".into(),
+        });
+    };
     let report = compact(store, &table, &CompactOptions::default()).await?;
-    if event.get("retention").and_then(Value::as_bool) == Some(true) {
-        let deleted = crate::retention::apply_retention(
-            store,
-            &table,
-            &crate::retention::RetentionPolicy::default(),
-            now_ms / 1000,
-            false,
-        )
-        .await?;
-        tracing::info!(table = %table, change_files = deleted.change_files.len(), snapshots = deleted.snapshots.len(), "retention applied");
+    if let Some(days) = retention {
+        let deleted =
+            crate::retention::apply_retention(store, &table, &days.policy(), now_ms / 1000, false)
+                .await?;
+        tracing::info!(table = %table, change_files = deleted.change_files.len(), snapshots = deleted.snapshots.len(), policy = ?days, "retention applied");
     }
     if let Some(client) = clients.cloudwatch {
         let newest = list_snapshots(store.as_ref(), &table)
-            .await?
+            .await
+            .map_err(rewind_replay::ReplayError::from)?
             .iter()
             .map(|s| s.at)
             .max();
@@ -101,28 +98,32 @@ pub async fn handle(
 /// - `{"action": "bucket", "table": T, "run_id": R, "bucket": b}` → `{"bucket", "file"}`;
 /// - `{"action": "commit", "table": T, "run_id": R, "results": [...]}` → `{"manifest", "committed"}`.
 pub async fn handle_step(store: &Store, event: Value) -> Result<Value> {
-    let table = table_of(&event)?;
-    let bad = |reason: &str| CompactorError::Invalid {
-        what: "compaction step",
-        location: event.to_string().chars().take(200).collect(),
-        reason: reason.to_string(),
-    };
-    let run_id = || {
-        event
-            .get("run_id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("no \"run_id\""))
-    };
-    match event.get("action").and_then(Value::as_str) {
-        Some("plan") => {
-            let at = match event.get("at").and_then(Value::as_i64) {
+    match CompactorEvent::parse(&event, &|_| None)? {
+        CompactorEvent::Step(step) => run_step(store, step).await,
+        CompactorEvent::Scheduled { .. } => Err(CompactorError::Invalid {
+            what: "compaction step",
+            location: event.to_string().chars().take(200).collect(),
+            reason: "\"action\" must be plan, bucket or commit".into(),
+        }),
+    }
+}
+
+async fn run_step(store: &Store, step: CompactionStep) -> Result<Value> {
+    match step {
+        CompactionStep::Plan { table, at } => {
+            let at = match at {
                 Some(at) => at,
                 None => {
-                    let catalog =
-                        rewind_replay::catalog::load_catalog(store.as_ref(), &table, None).await?;
+                    let catalog = rewind_catalog::load_catalog(store.as_ref(), &table, None)
+                        .await
+                        .map_err(rewind_replay::ReplayError::from)?;
                     rewind_replay::window::restorable_window(&catalog, &Default::default())
                         .watermark
-                        .ok_or_else(|| bad("capture has not read anything yet (no watermark)"))?
+                        .ok_or_else(|| CompactorError::Invalid {
+                            what: "compaction step",
+                            location: format!("plan of {table}"),
+                            reason: "capture has not read anything yet (no watermark)".into(),
+                        })?
                 }
             };
             let plan = crate::fanout::plan_snapshot(store, &table, at, &Default::default()).await?;
@@ -133,25 +134,22 @@ pub async fn handle_step(store: &Store, event: Value) -> Result<Value> {
                 "buckets": plan.buckets(),
             }))
         }
-        Some("bucket") => {
-            let plan = crate::fanout::load_snapshot_plan(store, &table, run_id()?).await?;
-            let bucket = event
-                .get("bucket")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| bad("no \"bucket\""))? as u32;
+        CompactionStep::Bucket {
+            table,
+            run_id,
+            bucket,
+        } => {
+            let plan = crate::fanout::load_snapshot_plan(store, &table, &run_id).await?;
             let result =
                 crate::fanout::compact_bucket(store, &plan, bucket, &Default::default()).await?;
             Ok(serde_json::to_value(result).expect("results serialise"))
         }
-        Some("commit") => {
-            let plan = crate::fanout::load_snapshot_plan(store, &table, run_id()?).await?;
-            let results: Vec<crate::fanout::BucketResult> = serde_json::from_value(
-                event
-                    .get("results")
-                    .cloned()
-                    .ok_or_else(|| bad("no \"results\""))?,
-            )
-            .map_err(|e| bad(&format!("results: {e}")))?;
+        CompactionStep::Commit {
+            table,
+            run_id,
+            results,
+        } => {
+            let plan = crate::fanout::load_snapshot_plan(store, &table, &run_id).await?;
             Ok(
                 match crate::fanout::commit_snapshot(store, &plan, &results).await? {
                     crate::snapshot_writer::Committed::Won { manifest_key, .. } => {
@@ -163,6 +161,25 @@ pub async fn handle_step(store: &Store, event: Value) -> Result<Value> {
                 },
             )
         }
-        _ => Err(bad("\"action\" must be plan, bucket or commit")),
+    }
+}
+
+/// The error an invocation reports: typed, so the console, Step Functions' `Catch` and the
+/// failure notification tell a bad event from a store outage without reading the message.
+impl From<CompactorError> for lambda_runtime::Diagnostic {
+    fn from(error: CompactorError) -> Self {
+        let error_type = match &error {
+            CompactorError::Invalid { .. } => "Rewind.InvalidEvent",
+            CompactorError::Store(_) => "Rewind.StoreError",
+            CompactorError::Replay(_) => "Rewind.ReplayError",
+            CompactorError::Format(_) => "Rewind.FormatError",
+            CompactorError::Catalog(_) => "Rewind.CatalogError",
+            CompactorError::NotCapturing { .. } => "Rewind.NotCapturing",
+            CompactorError::Aws { .. } => "Rewind.AwsError",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
     }
 }

@@ -11,7 +11,7 @@
 use crate::compact::CompactReport;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use rewind_capture::metrics::{NAMESPACE, TABLE_DIMENSION};
+use rewind_aws::metric_names::{NAMESPACE, TABLE_DIMENSION};
 
 /// Metric names, as published.
 pub mod names {

@@ -14,9 +14,10 @@
 use crate::error::Result;
 use bytes::Bytes;
 use chrono::{DateTime, Datelike};
-use rewind_replay::catalog::{load_catalog, load_retention_marker, RetentionMarker, SnapshotInfo};
-use rewind_store::{layout, Store};
-use serde::Serialize;
+use rewind_catalog::layout;
+use rewind_catalog::{load_catalog, load_retention_marker, RetentionMarker, SnapshotInfo};
+use rewind_store::Store;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 const DAY: i64 = 86_400;
@@ -43,6 +44,84 @@ impl Default for RetentionPolicy {
             weekly_s: 365 * DAY,
             monthly_s: 7 * 365 * DAY,
         }
+    }
+}
+
+/// A retention policy as operators give it, in whole days: the CLI's `--keep-*-days` flags, the
+/// compactor Lambda's environment (`REWIND_KEEP_CHANGES_DAYS`, `REWIND_KEEP_DAILY_DAYS`,
+/// `REWIND_KEEP_WEEKLY_DAYS`, `REWIND_KEEP_MONTHLY_DAYS`) or its event's `"retention"` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionDays {
+    /// Every second restorable for this many days.
+    pub keep_changes_days: u32,
+    /// Every snapshot kept this many days.
+    pub keep_daily_days: u32,
+    /// The first snapshot of each week kept this many days.
+    pub keep_weekly_days: u32,
+    /// The first snapshot of each month kept this many days.
+    pub keep_monthly_days: u32,
+}
+
+impl Default for RetentionDays {
+    /// The same windows as [`RetentionPolicy::default`].
+    fn default() -> Self {
+        let p = RetentionPolicy::default();
+        let days = |s: i64| (s / DAY) as u32;
+        RetentionDays {
+            keep_changes_days: days(p.changes_s),
+            keep_daily_days: days(p.daily_s),
+            keep_weekly_days: days(p.weekly_s),
+            keep_monthly_days: days(p.monthly_s),
+        }
+    }
+}
+
+impl RetentionDays {
+    /// The policy in seconds.
+    pub fn policy(&self) -> RetentionPolicy {
+        let s = |d: u32| i64::from(d) * DAY;
+        RetentionPolicy {
+            changes_s: s(self.keep_changes_days),
+            daily_s: s(self.keep_daily_days),
+            weekly_s: s(self.keep_weekly_days),
+            monthly_s: s(self.keep_monthly_days),
+        }
+    }
+
+    /// The defaults, each replaced by its `REWIND_KEEP_*_DAYS` variable when `env` has it; a
+    /// value that is not a whole number of days is an error naming the variable.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> crate::error::Result<Self> {
+        let mut days = RetentionDays::default();
+        for (name, field) in [
+            ("REWIND_KEEP_CHANGES_DAYS", &mut days.keep_changes_days),
+            ("REWIND_KEEP_DAILY_DAYS", &mut days.keep_daily_days),
+            ("REWIND_KEEP_WEEKLY_DAYS", &mut days.keep_weekly_days),
+            ("REWIND_KEEP_MONTHLY_DAYS", &mut days.keep_monthly_days),
+        ] {
+            if let Some(value) = env(name).filter(|v| !v.trim().is_empty()) {
+                *field = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| crate::CompactorError::Invalid {
+                        what: "retention setting",
+                        location: name.to_string(),
+                        reason: format!("{value:?} is not a whole number of days"),
+                    })?;
+            }
+        }
+        Ok(days)
+    }
+
+    /// `self` with the fields `overrides` (a JSON object of `keep_*_days`) names replaced.
+    pub fn overridden_by(&self, overrides: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        let mut merged = serde_json::to_value(self).expect("retention days serialise");
+        if let (Some(base), Some(over)) = (merged.as_object_mut(), overrides.as_object()) {
+            for (k, v) in over {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        serde_json::from_value(merged)
     }
 }
 

@@ -7,11 +7,11 @@ use crate::error::Result;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::Rng;
-use rewind_format::{
-    write_change_file, ChangeRecord, SnapshotFileEntry, SnapshotKind, SnapshotManifest,
-    WriteOptions, FORMAT_VERSION, SNAPSHOT_MANIFEST_VERSION,
+use rewind_catalog::layout::{self, SnapshotFile};
+use rewind_catalog::{
+    SnapshotFileEntry, SnapshotKind, SnapshotManifest, SNAPSHOT_MANIFEST_VERSION,
 };
-use rewind_store::layout::{self, SnapshotFile};
+use rewind_format::{write_change_file, ChangeRecord, WriteOptions, FORMAT_VERSION};
 use rewind_store::Store;
 use std::sync::Mutex;
 

@@ -4,7 +4,7 @@
 
 use crate::error::{CompactorError, Result};
 use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
-use rewind_capture::{describe_table, TableDescription};
+use rewind_catalog::{describe_table, TableDescription};
 use rewind_format::AttributeValue;
 use std::collections::HashMap;
 
@@ -106,6 +106,24 @@ impl TableSource for DynamoDbSource {
             }
         }
     }
+}
+
+/// Items given as DynamoDB JSON text (one item per string), as a Scan returns them: the input of
+/// an in-memory table ([`ItemsAt`]). A text that is not an item is an error naming its index.
+pub fn scanned_from_json(texts: impl IntoIterator<Item = String>) -> Result<Vec<ScannedItem>> {
+    texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let item =
+                rewind_format::item_from_json(&text).map_err(|e| CompactorError::Invalid {
+                    what: "item",
+                    location: format!("item {i}"),
+                    reason: e.to_string(),
+                })?;
+            Ok(item.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        })
+        .collect()
 }
 
 /// A table held in memory: its items at one instant and a clock that says when that is. The

@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 
+use rewind_catalog::load_catalog;
 use rewind_compactor::{compact, CompactOptions};
 use rewind_e2e::changelog::*;
 use rewind_format::EventName;
-use rewind_replay::catalog::load_catalog;
 use rewind_store::{list_all, FaultKind, FaultyStore, Op, Store};
 use std::collections::BTreeSet;
 use std::sync::Arc;

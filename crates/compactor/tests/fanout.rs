@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 
+use rewind_catalog::load_catalog;
 use rewind_compactor::lambda::handle_step;
 use rewind_e2e::changelog::*;
-use rewind_replay::catalog::load_catalog;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

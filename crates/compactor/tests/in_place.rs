@@ -6,10 +6,10 @@ mod common;
 
 use common::*;
 
+use rewind_catalog::load_catalog;
+use rewind_catalog::SnapshotManifest;
 use rewind_compactor::{compact, CompactOptions};
 use rewind_e2e::changelog::*;
-use rewind_format::SnapshotManifest;
-use rewind_replay::catalog::load_catalog;
 use rewind_replay::plan::{plan_restore, PlanOptions};
 use rewind_replay::AtSpec;
 

@@ -5,11 +5,12 @@ mod common;
 
 use common::*;
 
+use rewind_catalog::layout;
+use rewind_catalog::load_catalog;
+use rewind_catalog::SnapshotInvalidation;
 use rewind_compactor::{compact, CompactOptions};
 use rewind_e2e::changelog::*;
-use rewind_format::{EventName, SnapshotInvalidation};
-use rewind_replay::catalog::load_catalog;
-use rewind_store::layout;
+use rewind_format::EventName;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_record_invalidates_the_snapshots_it_belongs_in() {

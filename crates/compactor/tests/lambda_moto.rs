@@ -57,7 +57,6 @@ async fn the_handler_compacts_and_publishes_metrics() {
         &store,
         rewind_compactor::lambda::Clients {
             cloudwatch: Some(&cloudwatch),
-            ..Default::default()
         },
         serde_json::json!({"table": TABLE}),
         now_ms,

@@ -6,10 +6,10 @@ mod common;
 
 use common::*;
 
+use rewind_catalog::layout::HourPartition;
+use rewind_catalog::list_change_files;
 use rewind_compactor::{merge_small_files, MergeOptions};
 use rewind_e2e::changelog::*;
-use rewind_replay::catalog::list_change_files;
-use rewind_store::layout::HourPartition;
 use rewind_store::Store;
 use std::collections::BTreeMap;
 

@@ -7,9 +7,9 @@ mod common;
 
 use common::*;
 
+use rewind_catalog::load_catalog;
 use rewind_compactor::{apply_retention, compact, CompactOptions, RetentionPolicy};
 use rewind_e2e::changelog::*;
-use rewind_replay::catalog::load_catalog;
 use rewind_replay::plan::PlanOptions;
 use rewind_replay::ReplayError;
 use rewind_store::list_all;

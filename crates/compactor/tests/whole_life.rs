@@ -6,13 +6,11 @@
 mod common;
 
 use common::{scanned_items, state_at};
+use rewind_catalog::{load_whole_life, record_whole_life, WholeLifeEvidence, WholeLifeVerdict};
 use rewind_compactor::table_source::ItemsAt;
 use rewind_compactor::{backup_from, BackupOptions};
 use rewind_e2e::changelog::*;
 use rewind_format::{ChangeRecord, EventName};
-use rewind_replay::catalog::{
-    load_whole_life, record_whole_life, WholeLifeEvidence, WholeLifeVerdict,
-};
 use rewind_replay::whole_life::check_whole_life;
 use rewind_replay::window::{restorable_window, WholeLife};
 use rewind_store::Store;
@@ -67,7 +65,7 @@ async fn store_with_backup(
 }
 
 async fn window(store: &Store) -> rewind_replay::window::Window {
-    let catalog = rewind_replay::catalog::load_catalog(store.as_ref(), TABLE, None)
+    let catalog = rewind_catalog::load_catalog(store.as_ref(), TABLE, None)
         .await
         .unwrap();
     restorable_window(&catalog, &Default::default())
@@ -187,9 +185,9 @@ async fn quarantined_records_in_the_range_leave_it_undecided() {
     let records = log();
     let scanned: Vec<String> = reference(&records, SCAN_MS).into_values().collect();
     let (_dir, store) = store_with_backup(&records, scanned).await;
-    rewind_capture::quarantine(
+    rewind_catalog::quarantine(
         store.as_ref(),
-        &rewind_capture::QuarantinedRecord {
+        &rewind_catalog::QuarantinedRecord {
             table: TABLE.into(),
             stream_label: LABEL.into(),
             shard_id: "shardId-1".into(),

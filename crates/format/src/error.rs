@@ -23,6 +23,7 @@ impl ConvertError {
         }
     }
 
+    #[cfg(feature = "stream-records")]
     pub(crate) fn at(mut self, at: Option<String>) -> Self {
         if self.at.is_none() {
             self.at = at;

@@ -4,7 +4,8 @@
 //! malformed record is reported and quarantined alone instead of failing its whole batch.
 
 use crate::error::ConvertError;
-use crate::record::{ChangeRecord, ConvertOptions, Image, RawChange, RecordSource};
+use crate::raw_change::{Image, RawChange};
+use crate::record::{ChangeRecord, ConvertOptions, RecordSource};
 use crate::stream_arn::StreamArn;
 use serde::Deserialize;
 use serde_dynamo::Item;

@@ -4,7 +4,8 @@
 //! poller knows them and passes them in a [`RecordSource`].
 
 use crate::error::ConvertError;
-use crate::record::{ChangeRecord, ConvertOptions, Image, RawChange, RecordSource};
+use crate::raw_change::{Image, RawChange};
+use crate::record::{ChangeRecord, ConvertOptions, RecordSource};
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, Record};
 use serde_dynamo::AttributeValue;
 use std::collections::HashMap;

@@ -7,26 +7,33 @@
 //! ([`write_change_file`]) and read back batch by batch ([`ChangeFileReader`]).
 //! docs/FORMAT.md specifies the format; [`FORMAT_VERSION`] is written into every file.
 
+mod bucket;
 mod canonical_value;
 mod dynamodb_json;
 mod error;
+#[cfg(feature = "stream-records")]
 mod from_lambda;
+#[cfg(feature = "stream-records")]
 mod from_streams;
 mod key;
 pub mod number;
+#[cfg(feature = "stream-records")]
+mod raw_change;
 mod reader;
 mod record;
 mod schema;
-mod snapshot;
 mod stream_arn;
 mod summary;
 mod versions;
 mod writer;
 
+pub use bucket::bucket_of;
 pub use canonical_value::item_value_to_json;
 pub use dynamodb_json::{item_from_json, item_to_json, validate_item, ValueError};
 pub use error::{ConvertError, FormatError};
+#[cfg(feature = "stream-records")]
 pub use from_lambda::from_lambda_record;
+#[cfg(feature = "stream-records")]
 pub use from_streams::from_streams_record;
 pub use key::{encode_key, type_name, KeyError};
 pub use reader::{batch_to_records, read_change_file, ChangeFileReader};
@@ -36,10 +43,6 @@ pub use record::{
 };
 pub use schema::{change_schema, columns, metadata, FORMAT_VERSION};
 pub use serde_dynamo::{AttributeValue, Item};
-pub use snapshot::{
-    SnapshotFileEntry, SnapshotInvalidation, SnapshotKind, SnapshotManifest,
-    SNAPSHOT_MANIFEST_VERSION,
-};
 pub use stream_arn::StreamArn;
 pub use summary::{format_ms, FileSummary};
 pub use versions::{VersionColumns, VERSION_COLUMNS};

@@ -72,20 +72,6 @@ pub enum StoreError {
         reason: String,
     },
 
-    /// The prefix already holds data of another table with the same name (another account or
-    /// region): mixing the two would make every restore of either wrong.
-    #[error(
-        "table {table} in this store belongs to {claimed_by}, refusing to use it for {requested}"
-    )]
-    ForeignTable {
-        /// The table name.
-        table: String,
-        /// The ARN that owns the table's data in this store.
-        claimed_by: String,
-        /// The ARN that asked to use it.
-        requested: String,
-    },
-
     /// Anything else: I/O, network, permissions, service errors.
     #[error("{op} {key} failed: {message}")]
     Other {

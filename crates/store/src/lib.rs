@@ -18,21 +18,19 @@
 //! - **One table per name**: [`claim_table`] refuses to mix two tables (same name, different
 //!   ARN) under one root.
 //!
-//! Keys are relative to the store's root and are built only by [`layout`].
+//! Keys are relative to the store's root and are built only by the catalog's layout
+//! (`rewind_catalog::layout`): the store moves bytes and does not know what they mean.
 
 pub mod checksum;
 pub mod error;
 pub mod faulty;
-pub mod layout;
 pub mod local;
-pub mod owner;
 pub mod s3;
 pub mod url;
 
 pub use error::{BoxError, StoreError};
 pub use faulty::{FaultKind, FaultyStore, Op};
 pub use local::LocalStore;
-pub use owner::{claim_table, read_owner, TableOwner};
 pub use s3::S3Store;
 pub use url::StoreUrl;
 

@@ -30,22 +30,6 @@ pub struct S3Store {
     prefix: String,
 }
 
-/// Error codes S3 (and the SDK's retry classifier) treat as transient.
-const RETRYABLE_CODES: &[&str] = &[
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "RequestThrottled",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "InternalError",
-    "ServiceUnavailable",
-    "PriorRequestNotComplete",
-];
-
 /// Which answers mean "the object is not there" / "you lost the race" for this call.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Call {
@@ -181,20 +165,9 @@ where
         }
         _ => {}
     }
-    let retryable = match &err {
-        // The request never left, or was malformed: trying again cannot help.
-        SdkError::ConstructionFailure(_) => false,
-        // Timeouts, connection failures, truncated answers.
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(_) => {
-            code.as_deref()
-                .is_some_and(|c| RETRYABLE_CODES.contains(&c))
-                || matches!(status, Some(429 | 500 | 502 | 503 | 504))
-        }
-        _ => false,
-    };
+    // One rule for every AWS call (rewind_aws): throttling, 5xx, timeouts and lost connections
+    // retry; construction failures and other client errors do not.
+    let retryable = rewind_aws::classify(&err).retryable;
     let mut message = DisplayErrorContext(&err).to_string();
     if let Some(code) = &code {
         message = format!("{code}: {message}");

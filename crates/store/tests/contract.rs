@@ -7,10 +7,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
-use rewind_store::{
-    checksum, claim_table, list_all, read_owner, validate_key, LocalStore, ObjectStore, Store,
-    StoreError,
-};
+use rewind_store::{checksum, list_all, validate_key, LocalStore, ObjectStore, Store, StoreError};
 use std::sync::Arc;
 
 /// A store under test, with what a test needs to damage it behind the store's back.
@@ -468,38 +465,6 @@ async fn head_metadata(fx: Fixture) {
     assert_eq!((head.size, head.crc32c), (0, Some(crc_b64(b""))));
 }
 
-async fn table_ownership(fx: Fixture) {
-    let s = fx.store.as_ref();
-    let arn_a = "arn:aws:dynamodb:us-east-1:111111111111:table/orders";
-    let arn_b = "arn:aws:dynamodb:eu-west-1:222222222222:table/orders";
-    assert_eq!(read_owner(s, "orders").await.unwrap(), None);
-    claim_table(s, "orders", arn_a).await.unwrap();
-    claim_table(s, "orders", arn_a).await.unwrap();
-    match claim_table(s, "orders", arn_b).await {
-        Err(StoreError::ForeignTable {
-            table,
-            claimed_by,
-            requested,
-        }) => {
-            assert_eq!(table, "orders");
-            assert_eq!(claimed_by, arn_a);
-            assert_eq!(requested, arn_b);
-        }
-        other => panic!("expected ForeignTable, got {other:?}"),
-    }
-    let owner = read_owner(s, "orders").await.unwrap().unwrap();
-    assert_eq!(owner.table_arn, arn_a);
-    assert_eq!(owner.table, "orders");
-    chrono::DateTime::parse_from_rfc3339(&owner.claimed_at).unwrap();
-    // Another table name is independent.
-    claim_table(s, "orders-archive", arn_b).await.unwrap();
-    // A name that cannot be a DynamoDB table is refused before anything is written.
-    assert!(matches!(
-        claim_table(s, "../x", arn_a).await,
-        Err(StoreError::InvalidKey { .. })
-    ));
-}
-
 async fn corruption_detected(fx: Fixture) {
     let s = &fx.store;
     let key = "snapshots/table=t/at=20261126T060000Z/run=r1/bucket=0001.parquet";
@@ -603,7 +568,6 @@ contract!(
     special_characters_in_keys,
     invalid_keys_refused,
     head_metadata,
-    table_ownership,
     corruption_detected,
     missing_checksum_refused,
     describe_names_the_location,

@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 use aws_sdk_dynamodb::Client;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use rewind_capture::TableDescription;
+use rewind_catalog::TableDescription;
 use rewind_format::{AttributeValue, Item};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -369,7 +369,7 @@ impl DynamoDbTarget {
 
     fn key_schema(
         &self,
-        elements: &[rewind_capture::description::KeySchemaElement],
+        elements: &[rewind_catalog::description::KeySchemaElement],
     ) -> Result<Vec<ddb::KeySchemaElement>> {
         elements
             .iter()
@@ -1232,7 +1232,7 @@ fn built<T>(r: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>) -> R
 }
 
 fn throughput(
-    t: &rewind_capture::description::ProvisionedThroughput,
+    t: &rewind_catalog::description::ProvisionedThroughput,
 ) -> Result<ddb::ProvisionedThroughput> {
     built(
         ddb::ProvisionedThroughput::builder()
@@ -1242,14 +1242,14 @@ fn throughput(
     )
 }
 
-fn on_demand(t: &rewind_capture::description::OnDemandThroughput) -> ddb::OnDemandThroughput {
+fn on_demand(t: &rewind_catalog::description::OnDemandThroughput) -> ddb::OnDemandThroughput {
     ddb::OnDemandThroughput::builder()
         .set_max_read_request_units(t.max_read_request_units)
         .set_max_write_request_units(t.max_write_request_units)
         .build()
 }
 
-fn projection(p: &rewind_capture::description::Projection) -> ddb::Projection {
+fn projection(p: &rewind_catalog::description::Projection) -> ddb::Projection {
     let include = p.projection_type == "INCLUDE";
     ddb::Projection::builder()
         .projection_type(ddb::ProjectionType::from(p.projection_type.as_str()))

@@ -25,7 +25,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use rewind_capture::TableDescription;
+use rewind_catalog::TableDescription;
 use rewind_format::Item;
 use rewind_store::{list_all, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -789,19 +789,19 @@ fn table_creation_parameters(
         );
         return (None, notes);
     };
-    let key_schema = |ks: &[rewind_capture::description::KeySchemaElement]| -> Value {
+    let key_schema = |ks: &[rewind_catalog::description::KeySchemaElement]| -> Value {
         ks.iter()
             .map(|k| json!({"AttributeName": k.attribute_name, "KeyType": k.key_type}))
             .collect()
     };
     let provisioned = d.billing_mode == "PROVISIONED";
-    let throughput = |t: &Option<rewind_capture::description::ProvisionedThroughput>| {
+    let throughput = |t: &Option<rewind_catalog::description::ProvisionedThroughput>| {
         t.as_ref().map(|t| {
             json!({"ReadCapacityUnits": t.read_capacity_units,
                    "WriteCapacityUnits": t.write_capacity_units})
         })
     };
-    let on_demand = |t: &Option<rewind_capture::description::OnDemandThroughput>| {
+    let on_demand = |t: &Option<rewind_catalog::description::OnDemandThroughput>| {
         t.as_ref().map(|t| {
             let mut m = serde_json::Map::new();
             if let Some(r) = t.max_read_request_units {

@@ -8,7 +8,7 @@ pub mod export;
 
 use crate::error::{ReplayError, Result};
 use crate::state::LiveItem;
-use rewind_capture::TableDescription;
+use rewind_catalog::TableDescription;
 use rewind_format::Item;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
@@ -46,7 +46,7 @@ impl std::str::FromStr for TargetUrl {
             if table.is_empty() {
                 return Err(bad("no table name"));
             }
-            rewind_store::layout::validate_table(table).map_err(|e| bad(&e.to_string()))?;
+            rewind_catalog::layout::validate_table(table).map_err(|e| bad(&e.to_string()))?;
             let mut region = None;
             for pair in query.into_iter().flat_map(|q| q.split('&')) {
                 match pair.split_once('=') {
@@ -131,20 +131,8 @@ pub struct FinishContext {
     pub items: u64,
 }
 
-/// Counts one bucket's write produced.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BucketWritten {
-    /// Items written (put).
-    pub items_written: u64,
-    /// Bytes of items written (DynamoDB JSON, for exports the uncompressed line bytes).
-    pub bytes_written: u64,
-    /// Reconcile only: keys deleted because the state does not have them.
-    pub deleted: u64,
-    /// Reconcile only: items already equal, not written.
-    pub unchanged: u64,
-    /// Reconcile only: items that existed with other content and were overwritten.
-    pub changed: u64,
-}
+/// Counts one bucket's write produced (the record of its done-marker, owned by the catalog).
+pub use rewind_catalog::journal::BucketWritten;
 
 /// Live counters shared by the writer tasks and the progress display.
 #[derive(Debug, Default)]

@@ -6,12 +6,16 @@
 //! must wait for it).
 
 use super::streams_client::{describe_stream, get_records, get_shard_iterator, IteratorStart};
-use crate::checkpoint::{list_checkpoints, save_checkpoint, Checkpoint};
-use crate::description::describe_table;
 use crate::error::{CaptureError, Result};
 use crate::lineage::{self, ShardStatus};
+use rewind_catalog::checkpoint::{list_checkpoints, save_checkpoint, Checkpoint};
+use rewind_catalog::description::describe_table;
 use rewind_store::ObjectStore;
 use serde::Serialize;
+
+/// Shards whose read-through is older than this are probed (the compaction schedule's and the
+/// probe schedule's default).
+pub const STALE_AFTER_MS: i64 = 60_000;
 
 /// What a probe found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -17,11 +17,11 @@ use super::streams_client::{
 };
 use super::{now_ms, Backoff, Ctx};
 use crate::batch::{BatchOutcome, ShardBatch};
-use crate::checkpoint::Checkpoint;
 use crate::error::CaptureError;
-use crate::gap::{record_gap, Gap};
 use crate::input::StreamInput;
 use crate::lineage::{ShardInfo, StartPosition};
+use rewind_catalog::checkpoint::Checkpoint;
+use rewind_catalog::gap::{record_gap, Gap};
 use rewind_format::pad_sequence_number;
 use std::time::{Duration, Instant};
 
@@ -188,7 +188,7 @@ impl ShardReader {
                     report.retries += 1;
                     self.not_before = Instant::now() + self.flush_backoff.next_delay();
                 }
-                Err(e)
+                Err(e.into())
             }
         }
     }

@@ -20,12 +20,12 @@ use super::streams_client::{
 use super::{describe_stream_retrying, now_ms, stream_label, Backoff, PollProgress, PollerConfig};
 use crate::batch::ShardBatch;
 use crate::capturer::Capturer;
-use crate::checkpoint::load_checkpoint;
-use crate::description::describe_table;
 use crate::error::{CaptureError, Result};
-use crate::gap::{record_gap, Gap};
 use crate::input::StreamInput;
 use crate::lineage::{api_sequence_number, compare_sequence_numbers};
+use rewind_catalog::checkpoint::load_checkpoint;
+use rewind_catalog::description::describe_table;
+use rewind_catalog::gap::{record_gap, Gap};
 use rewind_format::pad_sequence_number;
 
 /// A range to redrive, as Lambda's on-failure record names it
@@ -303,7 +303,7 @@ async fn invalidate_snapshots(
     oldest_ms: i64,
     first_sequence: &str,
 ) -> Result<String> {
-    let marker = rewind_format::SnapshotInvalidation {
+    let marker = rewind_catalog::SnapshotInvalidation {
         from_stamp_ms: oldest_ms,
         written_at_ms: now_ms(),
         reason: format!(
@@ -317,7 +317,7 @@ async fn invalidate_snapshots(
         &first_sequence[first_sequence.len().saturating_sub(12)..]
     );
     let from = chrono::DateTime::from_timestamp_millis(oldest_ms).unwrap_or_default();
-    let key = rewind_store::layout::snapshot_invalidation_key(&summary.table, from, &unique);
+    let key = rewind_catalog::layout::snapshot_invalidation_key(&summary.table, from, &unique);
     let body = serde_json::to_vec_pretty(&marker).expect("markers serialise");
     capturer.store().put(&key, bytes::Bytes::from(body)).await?;
     Ok(key)

@@ -93,7 +93,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
             &dynamodb,
             &streams,
             &args.table,
-            rewind_compactor::lambda::STALE_AFTER_MS,
+            rewind_capture::poller::STALE_AFTER_MS,
             now,
         )
         .await

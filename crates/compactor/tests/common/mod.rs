@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
+use rewind_catalog::load_catalog;
 use rewind_e2e::changelog::TABLE;
-use rewind_replay::catalog::load_catalog;
 use rewind_replay::plan::{plan_restore, PlanOptions};
 use rewind_replay::reconstruct::{reconstruct, ReconstructOptions};
 use rewind_replay::{AtSpec, ReplayError};
@@ -50,11 +50,5 @@ pub async fn state_at(store: &Store, at: i64) -> (BTreeMap<String, String>, Opti
 pub fn scanned_items(
     texts: impl IntoIterator<Item = String>,
 ) -> Vec<rewind_compactor::table_source::ScannedItem> {
-    texts
-        .into_iter()
-        .map(|text| {
-            let item = rewind_format::item_from_json(&text).unwrap();
-            item.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-        })
-        .collect()
+    rewind_compactor::table_source::scanned_from_json(texts).unwrap()
 }

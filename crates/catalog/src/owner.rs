@@ -4,10 +4,11 @@
 //! re-created). Their change logs must never mix under one prefix: a restore would interleave
 //! two tables' items. So the first writer of a table name claims it, once, with a put-if-absent
 //! of `tables/table=<t>/owner.json` holding the table's ARN, and every later writer checks that
-//! claim: the same ARN goes on, another ARN is [`StoreError::ForeignTable`].
+//! claim: the same ARN goes on, another ARN is [`CatalogError::ForeignTable`].
 
-use crate::error::StoreError;
-use crate::{layout, ObjectStore, Result};
+use crate::error::{CatalogError, Result};
+use crate::layout;
+use rewind_store::{ObjectStore, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// The content of `tables/table=<t>/owner.json`.
@@ -24,14 +25,15 @@ pub struct TableOwner {
 /// Claims `table` in `store` for `table_arn`, or checks an existing claim.
 ///
 /// Ok when this call made the claim or the table was already claimed by the same ARN (so it is
-/// called freely at every start); [`StoreError::ForeignTable`] when another ARN owns the name.
+/// called freely at every start); [`CatalogError::ForeignTable`] when another ARN owns the name.
 pub async fn claim_table(store: &dyn ObjectStore, table: &str, table_arn: &str) -> Result<()> {
     let key = layout::table_owner(table);
     if let Err(e) = layout::validate_table(table) {
         return Err(StoreError::InvalidKey {
             key,
             reason: e.to_string(),
-        });
+        }
+        .into());
     }
     let claim = TableOwner {
         table_arn: table_arn.to_string(),
@@ -56,14 +58,14 @@ pub async fn claim_table(store: &dyn ObjectStore, table: &str, table_arn: &str) 
             if owner.table_arn == table_arn {
                 Ok(())
             } else {
-                Err(StoreError::ForeignTable {
+                Err(CatalogError::ForeignTable {
                     table: table.to_string(),
                     claimed_by: owner.table_arn,
                     requested: table_arn.to_string(),
                 })
             }
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -74,7 +76,7 @@ pub async fn read_owner(store: &dyn ObjectStore, table: &str) -> Result<Option<T
     let body = match store.get(&key).await {
         Ok(body) => body,
         Err(StoreError::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     serde_json::from_slice(&body).map(Some).map_err(|e| {
         StoreError::other(
@@ -83,5 +85,6 @@ pub async fn read_owner(store: &dyn ObjectStore, table: &str) -> Result<Option<T
             format!("owner file is not valid JSON: {e}"),
             false,
         )
+        .into()
     })
 }

@@ -3,9 +3,10 @@
 //! window is split at it and a restore never silently spans it.
 
 use crate::error::Result;
+use crate::layout;
 use bytes::Bytes;
 use chrono::DateTime;
-use rewind_store::{layout, ObjectStore, StoreError};
+use rewind_store::{ObjectStore, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// What is known about a gap.

@@ -1,11 +1,12 @@
 //! Quarantine: where a record that cannot be converted goes, raw, so nothing is dropped silently.
 //! A restore whose range holds a quarantined record refuses unless told to skip it.
 
-use crate::error::Result;
+use crate::error::{CatalogError, Result};
+use crate::layout;
 use bytes::Bytes;
 use chrono::DateTime;
 use rewind_format::ConvertError;
-use rewind_store::{layout, ObjectStore};
+use rewind_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -67,6 +68,17 @@ impl QuarantinedRecord {
     }
 }
 
+/// A quarantined record, as far as planning needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    /// Object key.
+    pub key: String,
+    /// The record's stamp (ms), when the raw record says.
+    pub stamp_ms: Option<i64>,
+    /// When capture met it (ms).
+    pub ingested_at_ms: i64,
+}
+
 /// Every quarantined record of a table.
 pub async fn list_quarantined(
     store: &dyn ObjectStore,
@@ -86,4 +98,52 @@ pub async fn list_quarantined(
         out.push(entry);
     }
     Ok(out)
+}
+
+/// Every quarantined record of a table, as far as planning needs it.
+pub async fn list_quarantine_entries(
+    store: &dyn ObjectStore,
+    table: &str,
+) -> Result<Vec<QuarantineEntry>> {
+    let mut out = Vec::new();
+    for meta in rewind_store::list_all(store, &layout::quarantine_prefix(table)).await? {
+        let body = store.get(&meta.key).await?;
+        let entry: QuarantinedRecord =
+            serde_json::from_slice(&body).map_err(|e| CatalogError::Invalid {
+                what: "quarantine entry",
+                location: store.describe(&meta.key),
+                reason: e.to_string(),
+            })?;
+        out.push(QuarantineEntry {
+            key: meta.key,
+            stamp_ms: raw_stamp_ms(&entry.record),
+            ingested_at_ms: entry.ingested_at_ms,
+        });
+    }
+    Ok(out)
+}
+
+/// The creation time of a raw stream record (Lambda or Streams API JSON), when readable:
+/// `dynamodb.ApproximateCreationDateTime` in seconds, possibly fractional.
+pub fn raw_stamp_ms(record: &serde_json::Value) -> Option<i64> {
+    let field = record.get("dynamodb")?.get("ApproximateCreationDateTime")?;
+    let seconds = field
+        .as_f64()
+        .or_else(|| field.as_str().and_then(|s| s.parse().ok()))?;
+    seconds
+        .is_finite()
+        .then(|| (seconds * 1000.0).floor() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stamps_of_both_record_shapes() {
+        let lambda =
+            serde_json::json!({"dynamodb": {"ApproximateCreationDateTime": 1_700_000_000.5}});
+        assert_eq!(raw_stamp_ms(&lambda), Some(1_700_000_000_500));
+        assert_eq!(raw_stamp_ms(&serde_json::json!({"dynamodb": {}})), None);
+    }
 }

@@ -7,8 +7,8 @@
 //! a redrive of an old range or a retried older batch never moves one back.
 
 use crate::error::Result;
+use crate::layout::{self, CheckpointKey};
 use bytes::Bytes;
-use rewind_store::layout::CheckpointKey;
 use rewind_store::{ObjectStore, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -134,7 +134,7 @@ pub async fn save_checkpoint(
 
 /// Every checkpoint of a table (all streams, all shards).
 pub async fn list_checkpoints(store: &dyn ObjectStore, table: &str) -> Result<Vec<Checkpoint>> {
-    let prefix = rewind_store::layout::checkpoints_prefix(table);
+    let prefix = layout::checkpoints_prefix(table);
     let mut out = Vec::new();
     for meta in rewind_store::list_all(store, &prefix).await? {
         if CheckpointKey::parse(&meta.key).is_err() {

@@ -1,6 +1,6 @@
 //! Which stream view types capture accepts, and what it tells an operator about the others.
 
-use crate::error::CaptureError;
+use crate::error::CatalogError;
 
 /// What capture makes of a stream view type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,7 +12,7 @@ pub enum ViewTypeVerdict {
 }
 
 /// Checks a view type; KEYS_ONLY and OLD_IMAGE cannot rebuild items and are refused.
-pub fn check_view_type(table: &str, view_type: &str) -> Result<ViewTypeVerdict, CaptureError> {
+pub fn check_view_type(table: &str, view_type: &str) -> Result<ViewTypeVerdict, CatalogError> {
     const FIX: &str = "enable NEW_AND_OLD_IMAGES: a stream's view type cannot be changed, so disable \
                        the stream and enable it again (aws dynamodb update-table --table-name <t> \
                        --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES), \
@@ -20,7 +20,7 @@ pub fn check_view_type(table: &str, view_type: &str) -> Result<ViewTypeVerdict, 
     match view_type {
         "NEW_AND_OLD_IMAGES" => Ok(ViewTypeVerdict::Full),
         "NEW_IMAGE" => Ok(ViewTypeVerdict::NewImageOnly),
-        other => Err(CaptureError::ViewType {
+        other => Err(CatalogError::ViewType {
             table: table.to_string(),
             view_type: other.to_string(),
             advice: FIX,

@@ -12,10 +12,9 @@
 //! - Capture first read 23 h after the scan (the control): the backup is usable, and a restore
 //!   after its validity equals the workload's own model.
 
-mod common;
-
-use common::scanned_items;
-use rewind_capture::{CaptureOptions, Capturer, ShardBatch, StreamInput, TableDescription};
+use rewind_capture::{CaptureOptions, Capturer, ShardBatch, StreamInput};
+use rewind_catalog::TableDescription;
+use rewind_compactor::table_source::scanned_from_json;
 use rewind_compactor::table_source::ItemsAt;
 use rewind_compactor::{backup_from, compact, BackupOptions, CompactOptions};
 use rewind_replay::fingerprint::{fingerprint, item_key, Fingerprint};
@@ -118,11 +117,12 @@ async fn run(first_read_ms: i64) -> Run {
             // The scan: the table now, items from before the stream included.
             let source = ItemsAt {
                 description: description(&workload),
-                items: scanned_items(
+                items: scanned_from_json(
                     workload
                         .current_items()
                         .map(|i| Value::Object(i.clone()).to_string()),
-                ),
+                )
+                .unwrap(),
                 now_ms: SCAN_MS,
             };
             backup = Some(
