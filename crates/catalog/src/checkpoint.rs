@@ -7,6 +7,7 @@
 //! a redrive of an old range or a retried older batch never moves one back.
 
 use crate::error::Result;
+use crate::json_record;
 use crate::layout::{self, CheckpointKey};
 use bytes::Bytes;
 use rewind_store::{ObjectStore, StoreError};
@@ -91,23 +92,7 @@ pub async fn load_checkpoint(
     shard_id: &str,
 ) -> Result<Option<Checkpoint>> {
     let key = checkpoint_key(table, stream_label, shard_id)?.key();
-    match store.get(&key).await {
-        Ok(body) => Ok(Some(parse(store, &key, &body)?)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn parse(store: &dyn ObjectStore, key: &str, body: &[u8]) -> Result<Checkpoint> {
-    serde_json::from_slice(body).map_err(|e| {
-        StoreError::other(
-            "read checkpoint",
-            store.describe(key),
-            format!("not a checkpoint: {e}"),
-            false,
-        )
-        .into()
-    })
+    json_record::read(store, &key, "checkpoint").await
 }
 
 /// Writes a checkpoint, merged with the one already stored so that it only moves forward.
@@ -135,15 +120,10 @@ pub async fn save_checkpoint(
 /// Every checkpoint of a table (all streams, all shards).
 pub async fn list_checkpoints(store: &dyn ObjectStore, table: &str) -> Result<Vec<Checkpoint>> {
     let prefix = layout::checkpoints_prefix(table);
-    let mut out = Vec::new();
-    for meta in rewind_store::list_all(store, &prefix).await? {
-        if CheckpointKey::parse(&meta.key).is_err() {
-            continue;
-        }
-        let body = store.get(&meta.key).await?;
-        out.push(parse(store, &meta.key, &body)?);
-    }
-    Ok(out)
+    let listed = json_record::read_all(store, &prefix, "checkpoint", |key| {
+        CheckpointKey::parse(key).is_ok()
+    });
+    Ok(listed.await?.into_iter().map(|(_, c)| c).collect())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! window is split at it and a restore never silently spans it.
 
 use crate::error::Result;
+use crate::json_record;
 use crate::layout;
 use bytes::Bytes;
 use chrono::DateTime;
@@ -46,17 +47,7 @@ pub async fn record_gap(store: &dyn ObjectStore, gap: &Gap) -> Result<String> {
 
 /// Every recorded gap of a table.
 pub async fn list_gaps(store: &dyn ObjectStore, table: &str) -> Result<Vec<Gap>> {
-    let mut out = Vec::new();
-    for meta in rewind_store::list_all(store, &layout::gaps_prefix(table)).await? {
-        let body = store.get(&meta.key).await?;
-        out.push(serde_json::from_slice(&body).map_err(|e| {
-            StoreError::other(
-                "read gap",
-                store.describe(&meta.key),
-                format!("not a gap record: {e}"),
-                false,
-            )
-        })?);
-    }
-    Ok(out)
+    let prefix = layout::gaps_prefix(table);
+    let listed = json_record::read_all(store, &prefix, "gap record", |_| true).await?;
+    Ok(listed.into_iter().map(|(_, g)| g).collect())
 }

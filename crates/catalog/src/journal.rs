@@ -6,7 +6,8 @@
 //! The plan's own type belongs to the planner (the replay crate); here it is a type parameter,
 //! so the record's envelope, its keys and its markers have one owner.
 
-use crate::error::{CatalogError, Result};
+use crate::error::Result;
+use crate::json_record;
 use crate::layout;
 use bytes::Bytes;
 use rewind_store::ObjectStore;
@@ -84,19 +85,7 @@ impl JournalRef {
         store: &dyn ObjectStore,
     ) -> Result<Option<StoredJournal<P>>> {
         let key = layout::restore_journal(&self.table, &self.digest);
-        match store.get(&key).await {
-            Ok(body) => {
-                serde_json::from_slice(&body)
-                    .map(Some)
-                    .map_err(|e| CatalogError::Invalid {
-                        what: "restore journal",
-                        location: store.describe(&key),
-                        reason: e.to_string(),
-                    })
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        json_record::read(store, &key, "restore journal").await
     }
 
     /// Writes the journal.
@@ -114,20 +103,14 @@ impl JournalRef {
     /// Buckets marked done, with what writing them did.
     pub async fn done(&self, store: &dyn ObjectStore) -> Result<BTreeMap<u32, BucketWritten>> {
         let prefix = layout::restore_done_prefix(&self.table, &self.digest);
-        let mut out = BTreeMap::new();
-        for meta in rewind_store::list_all(store, &prefix).await? {
-            let Some(bucket) = layout::parse_restore_done_key(&meta.key) else {
-                continue;
-            };
-            let body = store.get(&meta.key).await?;
-            let written = serde_json::from_slice(&body).map_err(|e| CatalogError::Invalid {
-                what: "restore bucket marker",
-                location: store.describe(&meta.key),
-                reason: e.to_string(),
-            })?;
-            out.insert(bucket, written);
-        }
-        Ok(out)
+        let markers = json_record::read_all(store, &prefix, "restore bucket marker", |key| {
+            layout::parse_restore_done_key(key).is_some()
+        });
+        Ok(markers
+            .await?
+            .into_iter()
+            .filter_map(|(key, written)| Some((layout::parse_restore_done_key(&key)?, written)))
+            .collect())
     }
 
     /// Marks a bucket done (after it is durable at the target).

@@ -14,6 +14,7 @@ pub mod description;
 mod error;
 pub mod gap;
 pub mod journal;
+mod json_record;
 pub mod layout;
 pub mod manifest;
 pub mod owner;

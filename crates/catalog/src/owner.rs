@@ -7,6 +7,7 @@
 //! claim: the same ARN goes on, another ARN is [`CatalogError::ForeignTable`].
 
 use crate::error::{CatalogError, Result};
+use crate::json_record;
 use crate::layout;
 use rewind_store::{ObjectStore, StoreError};
 use serde::{Deserialize, Serialize};
@@ -72,19 +73,5 @@ pub async fn claim_table(store: &dyn ObjectStore, table: &str, table_arn: &str) 
 /// Reads the claim on `table`, if any (for `rewind ls` and for readers that want to show whose
 /// data they restore).
 pub async fn read_owner(store: &dyn ObjectStore, table: &str) -> Result<Option<TableOwner>> {
-    let key = layout::table_owner(table);
-    let body = match store.get(&key).await {
-        Ok(body) => body,
-        Err(StoreError::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    serde_json::from_slice(&body).map(Some).map_err(|e| {
-        StoreError::other(
-            "read_owner",
-            store.describe(&key),
-            format!("owner file is not valid JSON: {e}"),
-            false,
-        )
-        .into()
-    })
+    json_record::read(store, &layout::table_owner(table), "owner claim").await
 }

@@ -1,7 +1,8 @@
 //! Quarantine: where a record that cannot be converted goes, raw, so nothing is dropped silently.
 //! A restore whose range holds a quarantined record refuses unless told to skip it.
 
-use crate::error::{CatalogError, Result};
+use crate::error::Result;
+use crate::json_record;
 use crate::layout;
 use bytes::Bytes;
 use chrono::DateTime;
@@ -84,20 +85,9 @@ pub async fn list_quarantined(
     store: &dyn ObjectStore,
     table: &str,
 ) -> Result<Vec<QuarantinedRecord>> {
-    let mut out = Vec::new();
-    for meta in rewind_store::list_all(store, &layout::quarantine_prefix(table)).await? {
-        let body = store.get(&meta.key).await?;
-        let entry = serde_json::from_slice(&body).map_err(|e| {
-            rewind_store::StoreError::other(
-                "read quarantine",
-                store.describe(&meta.key),
-                format!("not a quarantine entry: {e}"),
-                false,
-            )
-        })?;
-        out.push(entry);
-    }
-    Ok(out)
+    let prefix = layout::quarantine_prefix(table);
+    let listed = json_record::read_all(store, &prefix, "quarantine entry", |_| true);
+    Ok(listed.await?.into_iter().map(|(_, q)| q).collect())
 }
 
 /// Every quarantined record of a table, as far as planning needs it.
@@ -105,22 +95,21 @@ pub async fn list_quarantine_entries(
     store: &dyn ObjectStore,
     table: &str,
 ) -> Result<Vec<QuarantineEntry>> {
-    let mut out = Vec::new();
-    for meta in rewind_store::list_all(store, &layout::quarantine_prefix(table)).await? {
-        let body = store.get(&meta.key).await?;
-        let entry: QuarantinedRecord =
-            serde_json::from_slice(&body).map_err(|e| CatalogError::Invalid {
-                what: "quarantine entry",
-                location: store.describe(&meta.key),
-                reason: e.to_string(),
-            })?;
-        out.push(QuarantineEntry {
-            key: meta.key,
+    let listed: Vec<(String, QuarantinedRecord)> = json_record::read_all(
+        store,
+        &layout::quarantine_prefix(table),
+        "quarantine entry",
+        |_| true,
+    )
+    .await?;
+    Ok(listed
+        .into_iter()
+        .map(|(key, entry)| QuarantineEntry {
+            key,
             stamp_ms: raw_stamp_ms(&entry.record),
             ingested_at_ms: entry.ingested_at_ms,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// The creation time of a raw stream record (Lambda or Streams API JSON), when readable:

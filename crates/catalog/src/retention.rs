@@ -1,7 +1,8 @@
 //! The retention marker: what retention has deleted of a table's change log, so restores never
 //! assume the log covers what is gone.
 
-use crate::error::{CatalogError, Result};
+use crate::error::Result;
+use crate::json_record;
 use crate::layout;
 use rewind_store::ObjectStore;
 use serde::{Deserialize, Serialize};
@@ -18,16 +19,5 @@ pub async fn load_retention_marker(
     store: &dyn ObjectStore,
     table: &str,
 ) -> Result<Option<RetentionMarker>> {
-    let key = layout::retention_marker(table);
-    match store.get(&key).await {
-        Ok(body) => serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|e| CatalogError::Invalid {
-                what: "retention marker",
-                location: store.describe(&key),
-                reason: e.to_string(),
-            }),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    json_record::read(store, &layout::retention_marker(table), "retention marker").await
 }

@@ -2,6 +2,7 @@
 //! range, its bucket split, and whether late records invalidated it.
 
 use crate::error::{CatalogError, Result};
+use crate::json_record;
 use crate::layout;
 use crate::manifest::{
     SnapshotInvalidation, SnapshotKind, SnapshotManifest, SNAPSHOT_MANIFEST_VERSION,
@@ -79,13 +80,12 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
         .filter(|m| m.key.starts_with(&invalidations_prefix))
     {
         let body = store.get(&meta.key).await?;
-        invalidations.push(
-            serde_json::from_slice(&body).map_err(|e| CatalogError::Invalid {
-                what: "snapshot invalidation",
-                location: store.describe(&meta.key),
-                reason: e.to_string(),
-            })?,
-        );
+        invalidations.push(json_record::parse(
+            store,
+            &meta.key,
+            &body,
+            "snapshot invalidation",
+        )?);
     }
     let mut out = Vec::new();
     for meta in &listed {
@@ -97,11 +97,7 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
         }
         let body = store.get(&meta.key).await?;
         let manifest: SnapshotManifest =
-            serde_json::from_slice(&body).map_err(|e| CatalogError::Invalid {
-                what: "snapshot manifest",
-                location: store.describe(&meta.key),
-                reason: e.to_string(),
-            })?;
+            json_record::parse(store, &meta.key, &body, "snapshot manifest")?;
         if manifest.manifest_version != SNAPSHOT_MANIFEST_VERSION {
             return Err(CatalogError::Invalid {
                 what: "snapshot manifest",

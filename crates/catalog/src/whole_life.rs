@@ -2,7 +2,8 @@
 //! its first stream began (decided by comparing a full backup with the log; the rule is in
 //! the replay crate's `whole_life`). Written once per kind, put-if-absent.
 
-use crate::error::{CatalogError, Result};
+use crate::error::Result;
+use crate::json_record;
 use crate::layout;
 use rewind_store::ObjectStore;
 use serde::{Deserialize, Serialize};
@@ -42,18 +43,8 @@ pub async fn load_whole_life(
         layout::whole_life_refuted(table),
         layout::whole_life_confirmed(table),
     ] {
-        match store.get(&key).await {
-            Ok(body) => {
-                return serde_json::from_slice(&body)
-                    .map(Some)
-                    .map_err(|e| CatalogError::Invalid {
-                        what: "whole-life verdict",
-                        location: store.describe(&key),
-                        reason: e.to_string(),
-                    })
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
+        if let Some(verdict) = json_record::read(store, &key, "whole-life verdict").await? {
+            return Ok(Some(verdict));
         }
     }
     Ok(None)

@@ -6,18 +6,6 @@ use crate::error::{CatalogError, Result};
 use aws_sdk_dynamodb::types as ddb;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-/// An error of the DynamoDB control-plane API.
-fn aws_error<E>(operation: &'static str, err: rewind_aws::SdkError<E>) -> CatalogError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    CatalogError::aws(operation, &err)
-}
-
 /// DescribeTable answered without something every answer has.
 fn incomplete(table: &str, reason: &str) -> CatalogError {
     CatalogError::Invalid {
@@ -203,7 +191,7 @@ pub async fn describe_table(
         .table_name(table)
         .send()
         .await
-        .map_err(|e| aws_error("DescribeTable", e))?;
+        .map_err(|e| CatalogError::aws("DescribeTable", &e))?;
     let description = described.table().ok_or_else(|| CatalogError::Aws {
         operation: "DescribeTable",
         message: format!("no table description returned for {table}"),
@@ -214,7 +202,7 @@ pub async fn describe_table(
         .table_name(table)
         .send()
         .await
-        .map_err(|e| aws_error("DescribeTimeToLive", e))?;
+        .map_err(|e| CatalogError::aws("DescribeTimeToLive", &e))?;
     let arn = description
         .table_arn()
         .ok_or_else(|| incomplete(table, "no TableArn"))?;
@@ -227,7 +215,7 @@ pub async fn describe_table(
             .set_next_token(next.take())
             .send()
             .await
-            .map_err(|e| aws_error("ListTagsOfResource", e))?;
+            .map_err(|e| CatalogError::aws("ListTagsOfResource", &e))?;
         tags.extend(page.tags().iter().cloned());
         match page.next_token() {
             Some(token) if !token.is_empty() => next = Some(token.to_string()),

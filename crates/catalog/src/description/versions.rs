@@ -2,21 +2,12 @@
 //! restore to T re-creates the table as it was at T.
 
 use super::TableDescription;
-use crate::error::{CatalogError, Result};
+use crate::error::Result;
+use crate::json_record;
 use crate::layout;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use rewind_store::{ObjectStore, StoreError};
-
-fn bad_json(store: &dyn ObjectStore, key: &str, e: serde_json::Error) -> CatalogError {
-    StoreError::other(
-        "read table description",
-        store.describe(key),
-        format!("not a table description: {e}"),
-        false,
-    )
-    .into()
-}
+use rewind_store::ObjectStore;
 
 /// The newest stored description of `table` and the time it is in force from.
 pub async fn latest_description(
@@ -37,7 +28,7 @@ pub async fn latest_description(
         return Ok(None);
     };
     let body = store.get(&key).await?;
-    let description = serde_json::from_slice(&body).map_err(|e| bad_json(store, &key, e))?;
+    let description = json_record::parse(store, &key, &body, "table description")?;
     Ok(Some((at, description)))
 }
 
@@ -82,11 +73,7 @@ pub async fn list_descriptions(store: &dyn ObjectStore, table: &str) -> Result<V
             continue;
         }
         let body = store.get(&meta.key).await?;
-        let description = serde_json::from_slice(&body).map_err(|e| CatalogError::Invalid {
-            what: "table description",
-            location: store.describe(&meta.key),
-            reason: e.to_string(),
-        })?;
+        let description = json_record::parse(store, &meta.key, &body, "table description")?;
         out.push(DescribedAt {
             at_ms: at.timestamp_millis(),
             key: meta.key,
