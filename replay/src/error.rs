@@ -147,6 +147,17 @@ pub enum ReplayError {
     /// [`ReplayError::Invalid`], so callers keep one way of telling transient from final.
     #[error(transparent)]
     Catalog(CatalogError),
+    /// What the reconstructed items were handed to (a snapshot writer, a caller's sink) failed.
+    /// Its own error is the source, typed, so the caller can take it back
+    /// ([`ReplayError::into_consumer_error`]) instead of reading a message.
+    #[error("{what}: {source}")]
+    Consumer {
+        /// What was being done with the items.
+        what: &'static str,
+        /// The consumer's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Local spill files or other local I/O failed.
     #[error("local file {path}: {source}")]
     Io {
@@ -176,6 +187,29 @@ impl ReplayError {
                 | ReplayError::BadTarget { .. }
                 | ReplayError::BadArgument { .. }
         )
+    }
+
+    /// A consumer's error, kept typed (see [`ReplayError::Consumer`]).
+    pub fn consumer(
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ReplayError::Consumer {
+            what,
+            source: Box::new(source),
+        }
+    }
+
+    /// The consumer's own error when this is a [`ReplayError::Consumer`] of type `E`, else
+    /// `self` unchanged.
+    pub fn into_consumer_error<E: std::error::Error + 'static>(self) -> Result<E, Self> {
+        match self {
+            ReplayError::Consumer { what, source } => match source.downcast::<E>() {
+                Ok(inner) => Ok(*inner),
+                Err(source) => Err(ReplayError::Consumer { what, source }),
+            },
+            other => Err(other),
+        }
     }
 
     /// An [`ReplayError::Io`] for `path`.

@@ -233,12 +233,8 @@ fn stream_label(table: &str, description: &rewind_catalog::TableDescription) -> 
             reason: "the table has no stream enabled: enable one with view type NEW_AND_OLD_IMAGES before the backup, so that the changes made during and after the scan are captured".into(),
         });
     };
-    check_view_type(table, stream.view_type.as_deref().unwrap_or("")).map_err(|e| {
-        CompactorError::NotCapturing {
-            table: table.to_string(),
-            reason: e.to_string(),
-        }
-    })?;
+    // Refused typed (CatalogError::ViewType), with the fix in its message.
+    check_view_type(table, stream.view_type.as_deref().unwrap_or(""))?;
     Ok(label)
 }
 

@@ -153,13 +153,10 @@ async fn compact_once(store: &Store, table: &str, opts: &CompactOptions) -> Resu
                     .into_iter()
                     .map(|item| snapshot_row(table, item))
                     .collect();
-                writer.write_bucket(bucket, rows).await.map_err(|e| {
-                    rewind_replay::ReplayError::Invalid {
-                        what: "snapshot bucket",
-                        location: format!("bucket {bucket}"),
-                        reason: e.to_string(),
-                    }
-                })
+                writer
+                    .write_bucket(bucket, rows)
+                    .await
+                    .map_err(|e| rewind_replay::ReplayError::consumer("snapshot bucket", e))
             }
         },
     )

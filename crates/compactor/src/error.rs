@@ -14,7 +14,7 @@ pub enum CompactorError {
     Store(#[from] StoreError),
     /// Reading change files or reconstructing failed.
     #[error(transparent)]
-    Replay(#[from] ReplayError),
+    Replay(ReplayError),
     /// The catalog refused (a foreign table, an unusable stream view type) or DescribeTable
     /// failed. Catalog store failures arrive as [`CompactorError::Store`].
     #[error(transparent)]
@@ -58,5 +58,37 @@ impl From<rewind_catalog::CatalogError> for CompactorError {
             rewind_catalog::CatalogError::Store(s) => CompactorError::Store(s),
             other => CompactorError::Catalog(other),
         }
+    }
+}
+
+/// A replay error; when it carries this crate's own error (a snapshot bucket that could not be
+/// written while reconstructing), that error comes back as it was, typed.
+impl From<ReplayError> for CompactorError {
+    fn from(e: ReplayError) -> Self {
+        match e.into_consumer_error::<CompactorError>() {
+            Ok(own) => own,
+            Err(other) => CompactorError::Replay(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rewind_store::StoreError;
+
+    #[test]
+    fn a_writer_error_crosses_reconstruction_typed() {
+        let own = CompactorError::Store(StoreError::other("put", "bucket=0001", "slow down", true));
+        let crossed = ReplayError::consumer("snapshot bucket", own);
+        match CompactorError::from(crossed) {
+            CompactorError::Store(s) => assert!(s.is_retryable(), "{s}"),
+            other => panic!("expected the store error back, got {other:?}"),
+        }
+        let foreign = ReplayError::consumer("sink", std::io::Error::other("disk full"));
+        assert!(matches!(
+            CompactorError::from(foreign),
+            CompactorError::Replay(ReplayError::Consumer { .. })
+        ));
     }
 }

@@ -32,8 +32,7 @@ pub async fn invoke(
     event: Value,
     now_ms: i64,
 ) -> Result<Value> {
-    let env = |name: &str| std::env::var(name).ok();
-    match CompactorEvent::parse(&event, &env)? {
+    match parse_with_process_env(&event)? {
         CompactorEvent::Step(step) => run_step(store, step).await,
         scheduled => {
             let report = run_scheduled(store, clients, scheduled, now_ms).await?;
@@ -50,9 +49,12 @@ pub async fn handle(
     event: Value,
     now_ms: i64,
 ) -> Result<CompactReport> {
-    let env = |name: &str| std::env::var(name).ok();
-    let parsed = CompactorEvent::parse(&event, &env)?;
-    run_scheduled(store, clients, parsed, now_ms).await
+    run_scheduled(store, clients, parse_with_process_env(&event)?, now_ms).await
+}
+
+/// The event parsed with this process's environment as the retention policy's defaults.
+fn parse_with_process_env(event: &Value) -> Result<CompactorEvent> {
+    CompactorEvent::parse(event, &|name: &str| std::env::var(name).ok())
 }
 
 async fn run_scheduled(
@@ -181,5 +183,21 @@ impl From<CompactorError> for lambda_runtime::Diagnostic {
             error_type: error_type.into(),
             error_message: error.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_invocations_report_a_type_per_cause() {
+        let typed = |e: CompactorError| lambda_runtime::Diagnostic::from(e).error_type;
+        let bad_event = CompactorEvent::parse(&serde_json::json!({}), &|_| None).unwrap_err();
+        assert_eq!(typed(bad_event), "Rewind.InvalidEvent");
+        let outage = rewind_store::StoreError::other("get", "k", "down", true);
+        assert_eq!(typed(CompactorError::Store(outage)), "Rewind.StoreError");
+        let refused = rewind_catalog::check_view_type("shop", "KEYS_ONLY").unwrap_err();
+        assert_eq!(typed(refused.into()), "Rewind.CatalogError");
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::output::Output;
 use anyhow::Context;
-use rewind_compactor::{apply_retention, compact, CompactOptions, RetentionPolicy};
+use rewind_compactor::{apply_retention, compact, CompactOptions, RetentionDays};
 use rewind_replay::AtSpec;
 
 /// Arguments of `rewind compact`.
@@ -54,13 +54,14 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         !args.dry_run || args.retention,
         "--dry-run goes with --retention"
     );
-    let day = |d: u32| i64::from(d) * 86_400;
-    let policy = RetentionPolicy {
-        changes_s: day(args.keep_changes_days),
-        daily_s: day(args.keep_daily_days),
-        weekly_s: day(args.keep_weekly_days),
-        monthly_s: day(args.keep_monthly_days),
-    };
+    // The same conversion the compactor Lambda applies to its environment and event.
+    let policy = RetentionDays {
+        keep_changes_days: args.keep_changes_days,
+        keep_daily_days: args.keep_daily_days,
+        keep_weekly_days: args.keep_weekly_days,
+        keep_monthly_days: args.keep_monthly_days,
+    }
+    .policy();
     if args.dry_run {
         let now = chrono::Utc::now().timestamp();
         let report = apply_retention(&store, &args.table, &policy, now, true)
