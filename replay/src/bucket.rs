@@ -1,8 +1,6 @@
 //! How many key-hash buckets a restore uses (a planning policy). The bucket of a key is the
 //! format's rule, [`rewind_format::bucket_of`].
 
-pub use rewind_format::bucket_of;
-
 /// How many buckets a restore of `input_bytes` of Parquet uses: about 4 MiB of compressed input
 /// per bucket (a few tens of MB decoded), at least 16 so two cores and the writer stay busy, at
 /// most 256 so spill files stay few. Deterministic in the input size, so a resumed restore with

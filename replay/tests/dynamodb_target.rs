@@ -1,7 +1,7 @@
 //! The DynamoDB restore target against moto server: table creation from a stored description,
 //! a lossless load of every attribute type, settings applied after the load, refusing an
 //! existing table, reconciling one, and another region. (The throttling paths, which moto
-//! never produces, are unit-tested in `target/dynamodb.rs` through the batch-writer seam.)
+//! never produces, are unit-tested in `target/dynamodb/tests.rs` through the batch-writer seam.)
 
 use aws_sdk_dynamodb::types as ddb;
 use rewind_catalog::TableDescription;

@@ -110,7 +110,7 @@ pub struct PrepareContext {
     pub key_names: Vec<String>,
     /// What to do with an existing target.
     pub mode: WriteMode,
-    /// The bucket count of this restore (see [`crate::bucket::bucket_of`]).
+    /// The bucket count of this restore (see [`rewind_format::bucket_of`]).
     pub buckets: u32,
 }
 

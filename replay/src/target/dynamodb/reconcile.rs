@@ -1,0 +1,94 @@
+//! `Reconcile`: making an existing table equal to the state. `prepare` scans the table once,
+//! keeping each item's fingerprint and key, grouped by bucket; each `write_bucket` then puts only
+//! the items whose fingerprint differs (or that the table lacks) and deletes what the state does
+//! not have. Both sides are fingerprinted by the one rule of [`crate::fingerprint`], the one
+//! `verify` compares by.
+
+use super::batch_writer::Pending;
+use super::{canonical_key, DynamoDbTarget, SdkItem, RECONCILE_SEGMENTS};
+use crate::error::{ReplayError, Result};
+use crate::fingerprint::{fingerprint, fingerprint_sdk_item, Fingerprint};
+use crate::state::LiveItem;
+use crate::target::BucketWritten;
+use rewind_format::bucket_of;
+use rewind_format::Item;
+use std::collections::{HashMap, HashSet};
+use tokio::sync::mpsc;
+
+/// An item found in the table by `Reconcile`: its fingerprint and its key.
+pub(super) type Existing = (Fingerprint, SdkItem);
+
+impl DynamoDbTarget {
+    /// Reads the whole table into per-bucket fingerprints (for `Reconcile`).
+    pub(super) async fn fingerprint_table(
+        &self,
+        key_names: &[String],
+        buckets: u32,
+    ) -> Result<HashMap<u32, HashMap<Vec<u8>, Existing>>> {
+        let (tx, mut rx) = mpsc::channel::<Vec<SdkItem>>(16);
+        let collect = async move {
+            let mut out: HashMap<u32, HashMap<Vec<u8>, Existing>> = HashMap::new();
+            while let Some(page) = rx.recv().await {
+                for sdk in page {
+                    let keys: SdkItem = key_names
+                        .iter()
+                        .map(|n| Some((n.clone(), sdk.get(n)?.clone())))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| {
+                            self.invalid(
+                                "scanned item",
+                                format!("an item lacks a key attribute of {key_names:?}"),
+                            )
+                        })?;
+                    let key = canonical_key(&keys).map_err(|e| self.invalid("scanned item", e))?;
+                    let fp = fingerprint_sdk_item(sdk);
+                    out.entry(bucket_of(&key, buckets))
+                        .or_default()
+                        .insert(key, (fp, keys));
+                }
+            }
+            Ok(out)
+        };
+        let ((), out) = tokio::try_join!(self.scan_all(RECONCILE_SEGMENTS, tx), collect)?;
+        Ok(out)
+    }
+
+    /// The writes that make `before` (this bucket's part of the table) equal to `items`.
+    pub(super) fn diff(
+        before: &HashMap<Vec<u8>, Existing>,
+        items: &[LiveItem],
+        out: &mut BucketWritten,
+    ) -> Result<Vec<Pending>> {
+        let mut writes = Vec::new();
+        let mut seen = HashSet::with_capacity(items.len());
+        for item in items {
+            seen.insert(item.key.as_slice());
+            if let Some((fp, _)) = before.get(&item.key) {
+                let parsed = parse(item)?;
+                let now = fingerprint(&parsed);
+                if *fp == now {
+                    out.unchanged += 1;
+                    continue;
+                }
+                out.changed += 1;
+            }
+            writes.push(Self::put(item));
+        }
+        for (key, (_, keys)) in before {
+            if !seen.contains(key.as_slice()) {
+                writes.push(Self::delete(key, keys));
+                out.deleted += 1;
+            }
+        }
+        Ok(writes)
+    }
+}
+
+/// A restored item's image as an item.
+fn parse(item: &LiveItem) -> Result<Item> {
+    rewind_format::item_from_json(&item.image).map_err(|e| ReplayError::Invalid {
+        what: "restored item",
+        location: item.keys.clone(),
+        reason: e.to_string(),
+    })
+}
