@@ -1,6 +1,7 @@
 //! Probing idle shards for the watermark. Lambda is never invoked for a shard with no new
 //! records, so its checkpoint's read-through stops moving and the watermark — the minimum over
-//! shards that may still deliver — would stop every snapshot. The compactor probes such shards
+//! shards that may still deliver — would stop every snapshot. A scheduled probe (the capture
+//! Lambda's `{"action": "probe"}` event, or `rewind compact` before it compacts) reads such shards
 //! through the Streams API: a shard that has nothing after its checkpoint is read through the
 //! probe's start; one with unread records is left as it is (capture is behind, and the watermark
 //! must wait for it).
