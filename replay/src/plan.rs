@@ -132,14 +132,7 @@ pub fn plan_restore(catalog: &Catalog, at: AtSpec, opts: &PlanOptions) -> Result
         .filter(|s| s.interval.contains(second))
         .max_by_key(|s| s.changes_from_ms.unwrap_or(i64::MIN))
     else {
-        let (nearest_before, nearest_after) = window.nearest(second);
-        return Err(ReplayError::OutsideWindow {
-            table: catalog.table.clone(),
-            at: format_second(second),
-            window: window.intervals.clone(),
-            nearest_before,
-            nearest_after,
-        });
+        return Err(outside_window(&catalog.table, &window, second));
     };
     let base = match &span.base {
         BaseRef::WholeLife => None,
@@ -281,4 +274,17 @@ pub fn describe_snapshots(window: &Window) -> String {
         .map(|s| s.describe())
         .collect();
     parts.join("; ")
+}
+
+/// The refusal of `second`, outside `window`: the window and the nearest restorable seconds, so
+/// the operator can pick one (a restore and a compaction at such a point say the same).
+pub fn outside_window(table: &str, window: &Window, second: i64) -> ReplayError {
+    let (nearest_before, nearest_after) = window.nearest(second);
+    ReplayError::OutsideWindow {
+        table: table.to_string(),
+        at: format_second(second),
+        window: window.intervals.clone(),
+        nearest_before,
+        nearest_after,
+    }
 }

@@ -104,8 +104,8 @@ async fn ls_shows_the_window_and_history_lists_every_version() {
         String::from_utf8_lossy(&bad.stderr)
     );
 
-    // A compaction asked for a point after the window is bad input (exit 2), as a restore there
-    // is, and writes nothing.
+    // A compaction asked for a point outside the window is bad input (exit 2), as a restore
+    // there is, and writes nothing.
     let before = list_all(&store, "snapshots/").await.unwrap().len();
     let outside = Command::new(env!("CARGO_BIN_EXE_rewind"))
         .args([
@@ -124,4 +124,25 @@ async fn ls_shows_the_window_and_history_lists_every_version() {
     assert_eq!(outside.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("outside the restorable window"), "{stderr}");
     assert_eq!(list_all(&store, "snapshots/").await.unwrap().len(), before);
+    // Before the window too, although a newer snapshot exists (it used to answer "nothing to
+    // do", exit 0).
+    let before_window = Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .args([
+            "compact",
+            "--table",
+            "shop",
+            "--store",
+            &store_dir,
+            "--at",
+            "2026-11-26T05:00:00Z",
+            "--no-probe",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&before_window.stderr);
+    assert_eq!(before_window.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("nearest restorable point: 2026-11-26T06:00:00Z"),
+        "{stderr}"
+    );
 }

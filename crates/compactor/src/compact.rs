@@ -100,6 +100,13 @@ async fn compact_once(store: &Store, table: &str, opts: &CompactOptions) -> Resu
     let catalog =
         load_checked_catalog(store, table, opts.at, &opts.plan, &opts.reconstruct).await?;
     let window = restorable_window(&catalog, &opts.plan.window);
+    // A point asked for must be restorable, whatever snapshots exist (exit 2, as for a restore),
+    // refused before anything is merged or written.
+    if let Some(at) = opts.at {
+        if !window.intervals.iter().any(|i| i.contains(at)) {
+            return Err(rewind_replay::plan::outside_window(table, &window, at).into());
+        }
+    }
     let mut report = CompactReport {
         table: table.to_string(),
         snapshot_at: None,
@@ -131,8 +138,13 @@ async fn compact_once(store: &Store, table: &str, opts: &CompactOptions) -> Resu
     {
         if newest >= at {
             report.skipped = Some(format!(
-                "the newest snapshot ({}) is not older than the watermark ({})",
+                "the newest snapshot ({}) is not older than {} ({})",
                 rewind_replay::at::format_second(newest),
+                if opts.at.is_some() {
+                    "the point asked for"
+                } else {
+                    "the watermark"
+                },
                 rewind_replay::at::format_second(at)
             ));
             return Ok(report);
