@@ -40,8 +40,8 @@ pub use manifest::{
 };
 pub use owner::{claim_table, read_owner, TableOwner};
 pub use quarantine::{list_quarantined, quarantine, QuarantineEntry, QuarantinedRecord};
-pub use retention::{load_retention_marker, RetentionMarker};
-pub use snapshots::{list_snapshots, ScanInfo, SnapshotInfo};
+pub use retention::{advance_retention_marker, load_retention_marker, RetentionMarker};
+pub use snapshots::{list_snapshots, record_snapshot_invalidation, ScanInfo, SnapshotInfo};
 pub use table_catalog::{load_catalog, Catalog};
 pub use view_type::{check_view_type, ViewTypeVerdict};
 pub use whole_life::{load_whole_life, record_whole_life, WholeLifeEvidence, WholeLifeVerdict};

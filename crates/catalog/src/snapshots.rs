@@ -161,3 +161,20 @@ pub async fn list_snapshots(store: &dyn ObjectStore, table: &str) -> Result<Vec<
     out.sort_by_key(|s| (s.at, s.manifest_key.clone()));
     Ok(out)
 }
+
+/// Records that compacted snapshots of `table` committed before `marker.written_at_ms` lack
+/// records stamped from `marker.from_stamp_ms` on (a redrive delivered them late); restores skip
+/// such snapshots and the next compaction re-cuts them. `unique` tells two markers of the same
+/// second apart (the shard and the range, say). Returns the key written.
+pub async fn record_snapshot_invalidation(
+    store: &dyn ObjectStore,
+    table: &str,
+    marker: &SnapshotInvalidation,
+    unique: &str,
+) -> Result<String> {
+    let from = DateTime::from_timestamp_millis(marker.from_stamp_ms).unwrap_or_default();
+    let key = layout::snapshot_invalidation_key(table, from, unique);
+    let body = serde_json::to_vec_pretty(marker).expect("markers serialise");
+    store.put(&key, body.into()).await?;
+    Ok(key)
+}

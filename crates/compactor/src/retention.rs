@@ -12,10 +12,8 @@
 //!   log is gone, so no planner assumes the log still covers the table's whole life.
 
 use crate::error::Result;
-use bytes::Bytes;
 use chrono::{DateTime, Datelike};
-use rewind_catalog::layout;
-use rewind_catalog::{load_catalog, load_retention_marker, RetentionMarker, SnapshotInfo};
+use rewind_catalog::{advance_retention_marker, load_catalog, SnapshotInfo};
 use rewind_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -197,18 +195,7 @@ pub async fn apply_retention(
     if !report.change_files.is_empty() {
         let before = deleted_before_ms.expect("files are deleted only with an anchor");
         let hour_aligned = before - before.rem_euclid(3_600_000);
-        let previous = load_retention_marker(store.as_ref(), table).await?;
-        let marker = RetentionMarker {
-            changes_deleted_before_ms: previous.map_or(hour_aligned, |p| {
-                p.changes_deleted_before_ms.max(hour_aligned)
-            }),
-        };
-        store
-            .put(
-                &layout::retention_marker(table),
-                Bytes::from(serde_json::to_vec_pretty(&marker).expect("markers serialise")),
-            )
-            .await?;
+        advance_retention_marker(store.as_ref(), table, hour_aligned).await?;
         for key in &report.change_files {
             delete(store, key, &mut report.objects_deleted).await?;
         }

@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 
-use rewind_catalog::layout;
 use rewind_catalog::load_catalog;
 use rewind_catalog::SnapshotInvalidation;
 use rewind_compactor::{compact, CompactOptions};
@@ -51,13 +50,7 @@ async fn a_late_record_invalidates_the_snapshots_it_belongs_in() {
         written_at_ms: chrono::Utc::now().timestamp_millis() + 1,
         reason: "redrive in a test".into(),
     };
-    let key = layout::snapshot_invalidation_key(
-        TABLE,
-        chrono::DateTime::from_timestamp_millis(marker.from_stamp_ms).unwrap(),
-        "test",
-    );
-    store
-        .put(&key, serde_json::to_vec(&marker).unwrap().into())
+    rewind_catalog::record_snapshot_invalidation(store.as_ref(), TABLE, &marker, "test")
         .await
         .unwrap();
     records.push(late);

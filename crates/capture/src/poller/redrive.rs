@@ -316,11 +316,13 @@ async fn invalidate_snapshots(
         summary.shard_id,
         &first_sequence[first_sequence.len().saturating_sub(12)..]
     );
-    let from = chrono::DateTime::from_timestamp_millis(oldest_ms).unwrap_or_default();
-    let key = rewind_catalog::layout::snapshot_invalidation_key(&summary.table, from, &unique);
-    let body = serde_json::to_vec_pretty(&marker).expect("markers serialise");
-    capturer.store().put(&key, bytes::Bytes::from(body)).await?;
-    Ok(key)
+    Ok(rewind_catalog::record_snapshot_invalidation(
+        capturer.store().as_ref(),
+        &summary.table,
+        &marker,
+        &unique,
+    )
+    .await?)
 }
 
 /// Handles a failed read: backs off (retryable), records a gap and fails (trimmed, gone), or fails.
