@@ -132,6 +132,7 @@ async fn main() {
     let description = description(table);
     target
         .prepare(&PrepareContext {
+            scope: None,
             description: Some(description.clone()),
             key_names: KEYS.iter().map(|k| k.to_string()).collect(),
             mode: WriteMode::Fresh,

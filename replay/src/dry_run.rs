@@ -66,17 +66,27 @@ pub async fn dry_run(store: &Store, req: &RestoreRequest) -> Result<DryRunReport
         &req.plan,
         &req.reconstruct,
         async |plan: &Plan| {
+            // A copy counts what it would write: its keys, its masked images.
+            let scope = req
+                .copy
+                .resolve(plan.description.as_ref(), &plan.key_names)?;
             let item_bytes = AtomicU64::new(0);
             let write_units = AtomicU64::new(0);
+            let kept = AtomicU64::new(0);
             let stats = reconstruct(
                 store,
                 plan,
                 &req.reconstruct,
                 &BTreeSet::new(),
                 |_, items| {
-                    let (item_bytes, write_units) = (&item_bytes, &write_units);
+                    let (item_bytes, write_units, kept) = (&item_bytes, &write_units, &kept);
+                    let scope = scope.as_deref();
                     async move {
-                        for item in &items {
+                        for item in items {
+                            let Some(item) = req.copy.apply(scope, item)? else {
+                                continue;
+                            };
+                            kept.fetch_add(1, Ordering::Relaxed);
                             let size = item.image.len() as u64;
                             item_bytes.fetch_add(size, Ordering::Relaxed);
                             write_units.fetch_add(size.div_ceil(1024).max(1), Ordering::Relaxed);
@@ -98,7 +108,7 @@ pub async fn dry_run(store: &Store, req: &RestoreRequest) -> Result<DryRunReport
                 rows_read: stats.rows_read,
                 rows_applied: stats.rows_applied,
                 buckets: plan.buckets,
-                items: stats.items,
+                items: kept.into_inner(),
                 item_bytes: item_bytes.into_inner(),
                 write_units,
                 estimated_seconds: write_units as f64 / DEFAULT_ON_DEMAND_WRU_PER_SECOND,

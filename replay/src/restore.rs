@@ -2,6 +2,7 @@
 //! the journal so that a re-run of the same command resumes (DESIGN.md, "Resume").
 
 use crate::at::{format_second, AtSpec};
+use crate::copy_spec::{CopySpec, ResolvedFilter};
 use crate::error::{ReplayError, Result};
 use crate::folded::FoldedState;
 use crate::journal::{missing_pins, Journal, JournalRef, JournalStatus};
@@ -34,6 +35,9 @@ pub struct RestoreRequest {
     pub plan: PlanOptions,
     /// Reconstruction knobs.
     pub reconstruct: ReconstructOptions,
+    /// A dev/test copy: some keys only, some attributes masked (default: the whole state as it
+    /// was).
+    pub copy: CopySpec,
 }
 
 /// Live progress, shared with a progress display.
@@ -94,6 +98,8 @@ pub struct RestoreReport {
     pub seconds: f64,
     /// Quarantined records skipped on request.
     pub skipped_quarantine: Vec<String>,
+    /// What a dev/test copy kept and masked (`None`: the whole state as it was).
+    pub copy: Option<String>,
 }
 
 /// Plans (or resumes) and runs a restore of `req.table` into `target`.
@@ -146,6 +152,7 @@ pub async fn restore(
                     rows_applied: stats.rows_applied,
                     seconds: started.elapsed().as_secs_f64(),
                     skipped_quarantine: plan.skipped_quarantine.clone(),
+                    copy: req.copy.describe(),
                 });
             }
             Err(ReplayError::PinnedFileGone { key }) if attempt < 3 => {
@@ -180,6 +187,7 @@ async fn decide(
 ) -> Result<Setup> {
     let stored = journal_ref.load(store.as_ref()).await?;
     let requested = req.at.to_string();
+    let copy = req.copy.describe();
     let new_journal = |plan: &Plan| Journal {
         target: target.id(),
         requested: requested.clone(),
@@ -187,10 +195,13 @@ async fn decide(
         fingerprint: plan.fingerprint(),
         status: JournalStatus::Running,
         started_at: chrono::Utc::now().to_rfc3339(),
+        copy: copy.clone(),
     };
-    if let Some(journal) =
-        stored.filter(|j| j.status == JournalStatus::Running && j.requested == requested)
-    {
+    // Only the same request resumes: the same point, and the same keys and masks (another
+    // filter or mask key would leave a mix of two copies).
+    if let Some(journal) = stored.filter(|j| {
+        j.status == JournalStatus::Running && j.requested == requested && j.copy == copy
+    }) {
         let listed: BTreeSet<(String, u64)> = catalog
             .change_files
             .iter()
@@ -247,11 +258,16 @@ async fn run(
     setup: Setup,
 ) -> Result<(ReconstructStats, BucketWritten, u32)> {
     let plan = &setup.plan;
+    // A copy's masks and keys are checked against the table before anything is read.
+    let scope = req
+        .copy
+        .resolve(plan.description.as_ref(), &plan.key_names)?;
     let ctx = PrepareContext {
         description: plan.description.clone(),
         key_names: plan.key_names.clone(),
         mode: setup.mode,
         buckets: plan.buckets,
+        scope: scope.clone(),
     };
     target.precheck(&ctx).await?;
     let done = match setup.new_journal {
@@ -279,6 +295,7 @@ async fn run(
         &done,
         &folded,
         &written_now,
+        scope.as_deref(),
     )
     .await;
     match written {
@@ -301,6 +318,7 @@ async fn write(
     done: &std::collections::BTreeMap<u32, BucketWritten>,
     folded: &FoldedState,
     written_now: &AtomicU64,
+    scope: Option<&ResolvedFilter>,
 ) -> Result<BucketWritten> {
     let plan = &setup.plan;
     // The journal is written only once the target accepted the restore: a refused target must
@@ -317,6 +335,15 @@ async fn write(
         .drain(req.reconstruct.bucket_concurrency, |bucket, items| {
             let totals = &totals;
             async move {
+                let items = if req.copy.is_identity() {
+                    items
+                } else {
+                    let mut copied = Vec::with_capacity(items.len());
+                    for item in items {
+                        copied.extend(req.copy.apply(scope, item)?);
+                    }
+                    copied
+                };
                 let written = target.write_bucket(bucket, &items, &progress.stats).await?;
                 journal_ref
                     .mark_done(store.as_ref(), bucket, &written)

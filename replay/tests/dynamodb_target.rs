@@ -190,6 +190,7 @@ fn prepare_ctx(
     mode: WriteMode,
 ) -> PrepareContext {
     PrepareContext {
+        scope: None,
         description,
         key_names: key_names.iter().map(|k| k.to_string()).collect(),
         mode,

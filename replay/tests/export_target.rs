@@ -192,6 +192,7 @@ fn description() -> TableDescription {
 
 fn prepare_ctx(mode: WriteMode, buckets: u32) -> PrepareContext {
     PrepareContext {
+        scope: None,
         description: Some(description()),
         key_names: vec!["pk".into(), "sk".into()],
         mode,
@@ -623,6 +624,7 @@ async fn fresh_refuses_a_manifest_alone_and_unprepared_writes() {
     // Reconcile removes it; without a description the summary says what to fill in.
     target
         .prepare(&PrepareContext {
+            scope: None,
             description: None,
             ..prepare_ctx(WriteMode::Reconcile, 1)
         })

@@ -73,6 +73,7 @@ async fn seeded(records: &[ChangeRecord]) -> (tempfile::TempDir, Store) {
 
 fn request(at: i64) -> RestoreRequest {
     RestoreRequest {
+        copy: Default::default(),
         table: TABLE.into(),
         at: AtSpec::Second(at),
         into_existing: false,

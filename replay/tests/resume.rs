@@ -37,6 +37,7 @@ fn workload() -> Vec<rewind_format::ChangeRecord> {
 
 fn request(at: i64) -> RestoreRequest {
     RestoreRequest {
+        copy: Default::default(),
         table: TABLE.into(),
         at: AtSpec::Second(at),
         into_existing: false,

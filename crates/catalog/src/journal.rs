@@ -41,6 +41,10 @@ pub struct StoredJournal<P> {
     pub status: JournalStatus,
     /// When it started, RFC 3339.
     pub started_at: String,
+    /// What a dev/test copy keeps and masks, without secrets (`None`: the whole state as it
+    /// was). A re-run with other copy options starts over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
 }
 
 /// Counts one bucket's write produced: the content of its done-marker.

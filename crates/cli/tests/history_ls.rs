@@ -145,4 +145,48 @@ async fn ls_shows_the_window_and_history_lists_every_version() {
         stderr.contains("nearest restorable point: 2026-11-26T06:00:00Z"),
         "{stderr}"
     );
+
+    // A masked dev copy of the USER# partitions into an export; masking a key attribute or
+    // asking for hmac without a key is bad input (exit 2) and writes nothing.
+    let copy_dir = dir.path().join("copy");
+    let copy_to = format!("file://{}", copy_dir.display());
+    let restore_copy = |extra: &[&str], key: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rewind"));
+        cmd.args([
+            "--output", "json", "restore", "--table", "shop", "--store", &store_dir, "--at",
+            "latest", "--to", &copy_to,
+        ])
+        .args(extra)
+        .env_remove("REWIND_MASK_KEY");
+        if let Some(key) = key {
+            cmd.env("REWIND_MASK_KEY", key);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = restore_copy(&["--mask", "sk=hmac"], Some("a mask key of enough bytes"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("key attribute of the table"), "{stderr}");
+    let no_key = restore_copy(&["--mask", "email=hmac"], None);
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("REWIND_MASK_KEY"));
+    assert!(!copy_dir.exists(), "refusals write nothing");
+    let copied = restore_copy(
+        &["--key-filter", "prefix:USER#", "--mask", "email=hmac"],
+        Some("a mask key of enough bytes"),
+    );
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&copied.stdout).unwrap();
+    assert!(report["items"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        report["copy"]
+            .as_str()
+            .unwrap()
+            .contains("mask email: hmac"),
+        "{report}"
+    );
 }

@@ -182,6 +182,7 @@ async fn run(first_read_ms: i64) -> Run {
 
 fn request(at: AtSpec) -> RestoreRequest {
     RestoreRequest {
+        copy: Default::default(),
         table: TABLE.into(),
         at,
         into_existing: false,

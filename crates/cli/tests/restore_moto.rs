@@ -271,6 +271,74 @@ async fn restores_every_phase_boundary_exactly_and_verify_catches_changes() {
     assert_eq!(report["items_written"], 0);
     assert_eq!(verify_r0(), Some(0));
 
+    // Rolling chosen keys back in place: --key-filter with --into-existing puts back the listed
+    // item and leaves every other key of the table as it is (a second changed item stays).
+    let bystander_key = boundaries[0].1.keys().nth(1).unwrap().clone();
+    let bystander: SdkItem = rewind_format::item_from_json(&boundaries[0].1[&bystander_key])
+        .unwrap()
+        .into();
+    for (item, text) in [(&victim, "bad write"), (&bystander, "kept on purpose")] {
+        let mut changed = item.clone();
+        changed.insert("v".into(), AttributeValue::S(text.into()));
+        client
+            .put_item()
+            .table_name(&r0)
+            .set_item(Some(changed))
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = rewind(&[
+        "--output",
+        "json",
+        "restore",
+        "--table",
+        &table,
+        "--store",
+        &store,
+        "--at",
+        &rfc3339(boundaries[0].0),
+        "--to",
+        &format!("dynamodb://{r0}"),
+        "--into-existing",
+        "--key-filter",
+        &victim_key,
+    ]);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            &report["items_written"],
+            &report["deleted"],
+            &report["changed"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(0),
+            &serde_json::json!(1)
+        ),
+        "{report}"
+    );
+    let now = scan_all(&client, &r0).await;
+    assert_eq!(
+        now.get(&victim_key),
+        boundaries[0].1.get(&victim_key),
+        "the listed key is rolled back"
+    );
+    assert!(
+        now[&bystander_key].contains("kept on purpose"),
+        "an unlisted key is left alone: {}",
+        now[&bystander_key]
+    );
+    client
+        .put_item()
+        .table_name(&r0)
+        .set_item(Some(bystander.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify_r0(), Some(0));
+
     // Refusals: before the window (names it), and an existing table without --into-existing.
     let out = rewind(&[
         "restore",

@@ -112,6 +112,9 @@ pub struct PrepareContext {
     pub mode: WriteMode,
     /// The bucket count of this restore (see [`rewind_format::bucket_of`]).
     pub buckets: u32,
+    /// A copy of some keys only: `Reconcile` leaves the target's other keys as they are
+    /// (`None`: the whole table is the restore's).
+    pub scope: Option<std::sync::Arc<crate::copy_spec::ResolvedFilter>>,
 }
 
 /// What `finish` needs.

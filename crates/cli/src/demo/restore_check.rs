@@ -42,6 +42,7 @@ pub(super) async fn restore_point(
         ..Default::default()
     };
     let request = RestoreRequest {
+        copy: Default::default(),
         table: table.to_string(),
         at: point.at,
         into_existing: false,

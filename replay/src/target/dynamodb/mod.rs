@@ -336,7 +336,8 @@ impl RestoreTarget for DynamoDbTarget {
         }
         self.wait_active().await?;
         let before = if existed && ctx.mode == WriteMode::Reconcile {
-            self.fingerprint_table(&ctx.key_names, ctx.buckets).await?
+            self.fingerprint_table(&ctx.key_names, ctx.buckets, ctx.scope.as_deref())
+                .await?
         } else {
             HashMap::new()
         };

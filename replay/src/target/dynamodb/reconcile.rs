@@ -6,12 +6,13 @@
 
 use super::batch_writer::Pending;
 use super::{canonical_key, DynamoDbTarget, SdkItem, RECONCILE_SEGMENTS};
+use crate::copy_spec::ResolvedFilter;
 use crate::error::{ReplayError, Result};
 use crate::fingerprint::{fingerprint, fingerprint_sdk_item, Fingerprint};
 use crate::state::LiveItem;
 use crate::target::BucketWritten;
 use rewind_format::bucket_of;
-use rewind_format::Item;
+use rewind_format::{item_to_json, Item};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 
@@ -20,10 +21,13 @@ pub(super) type Existing = (Fingerprint, SdkItem);
 
 impl DynamoDbTarget {
     /// Reads the whole table into per-bucket fingerprints (for `Reconcile`).
+    /// With a `scope` (a copy of some keys), items outside it are not read into the state's
+    /// comparison, so the restore neither deletes nor rewrites them.
     pub(super) async fn fingerprint_table(
         &self,
         key_names: &[String],
         buckets: u32,
+        scope: Option<&ResolvedFilter>,
     ) -> Result<HashMap<u32, HashMap<Vec<u8>, Existing>>> {
         let (tx, mut rx) = mpsc::channel::<Vec<SdkItem>>(16);
         let collect = async move {
@@ -41,6 +45,12 @@ impl DynamoDbTarget {
                             )
                         })?;
                     let key = canonical_key(&keys).map_err(|e| self.invalid("scanned item", e))?;
+                    if let Some(scope) = scope {
+                        let keys_json = item_to_json(&Item::from(keys.clone()));
+                        if !scope.admits(&key, &keys_json)? {
+                            continue;
+                        }
+                    }
                     let fp = fingerprint_sdk_item(sdk);
                     out.entry(bucket_of(&key, buckets))
                         .or_default()
