@@ -6,6 +6,7 @@
 //! as a difference.
 
 use crate::at::{format_second, AtSpec};
+use crate::copy_spec::CopySpec;
 use crate::error::{ReplayError, Result};
 use crate::fingerprint::{fingerprint, item_key, key_names_from_keys_json, Fingerprint};
 use crate::plan::{Plan, PlanOptions};
@@ -78,9 +79,10 @@ pub async fn verify(
     target: &dyn RestoreTarget,
     plan_opts: &PlanOptions,
     opts: &ReconstructOptions,
+    copy: &CopySpec,
 ) -> Result<VerifyReport> {
     with_checked_plan(store, table, at, plan_opts, opts, async |plan: &Plan| {
-        verify_plan(store, table, plan, target, opts).await
+        verify_plan(store, table, plan, target, opts, copy).await
     })
     .await
 }
@@ -91,7 +93,10 @@ async fn verify_plan(
     plan: &Plan,
     target: &dyn RestoreTarget,
     opts: &ReconstructOptions,
+    copy: &CopySpec,
 ) -> Result<VerifyReport> {
+    // A copy is compared as it was made: its keys only, its masks applied to the state.
+    let scope = copy.resolve(plan.description.as_ref(), &plan.key_names)?;
     let ttl = target.active_ttl_attribute().await?;
     let now_s = chrono::Utc::now().timestamp();
 
@@ -106,6 +111,11 @@ async fn verify_plan(
         } else {
             item_key(&item, &key_names, &format!("{} item {i}", target.id()))?
         };
+        if let Some(scope) = &scope {
+            if !scope.admits(&key, &keys)? {
+                continue;
+            }
+        }
         at_target.insert(
             key,
             Seen {
@@ -129,8 +139,12 @@ async fn verify_plan(
         &BTreeSet::new(),
         |_, items: Vec<LiveItem>| {
             let (report, at_target, ttl) = (&report, &at_target, &ttl);
+            let scope = scope.as_deref();
             async move {
                 for item in items {
+                    let Some(item) = copy.apply(scope, item)? else {
+                        continue;
+                    };
                     let parsed = item_from_json(&item.image).map_err(|e| ReplayError::Invalid {
                         what: "reconstructed item",
                         location: item.keys.clone(),

@@ -10,6 +10,7 @@ use rewind_replay::plan::PlanOptions;
 use rewind_replay::restore::{restore, RestoreProgress, RestoreRequest};
 use rewind_replay::target::export::ExportTarget;
 use rewind_replay::target::RestoreTarget;
+use rewind_replay::verify::verify;
 use rewind_replay::{AtSpec, ReplayError};
 use rewind_store::{list_all, LocalStore, Store};
 use std::collections::BTreeMap;
@@ -174,6 +175,39 @@ async fn a_masked_key_filtered_copy_holds_the_filtered_keys_and_no_masked_value(
     assert!(got_a
         .values()
         .all(|i| !originals.contains(&i.get("v").unwrap())));
+
+    // verify compares a copy as it was made: equal with the same options, not with others.
+    let verify_a = |copy: CopySpec| {
+        let dir = out_a.path().to_path_buf();
+        let store = store.clone();
+        async move {
+            let label = format!("file://{}", dir.display());
+            let target = ExportTarget::new(Arc::new(LocalStore::new(&dir)), label);
+            verify(
+                &store,
+                TABLE,
+                AtSpec::Second(at),
+                &target,
+                &PlanOptions::default(),
+                &Default::default(),
+                &copy,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let same = verify_a(masked(KEY_A)).await;
+    assert!(
+        same.is_equal() && same.matching == users.len() as u64,
+        "{same:?}"
+    );
+    let other_key = verify_a(masked(KEY_B)).await;
+    assert_eq!(other_key.differing, users.len() as u64, "{other_key:?}");
+    let unmasked = verify_a(CopySpec::default()).await;
+    assert!(
+        unmasked.missing > 0 && unmasked.differing > 0,
+        "{unmasked:?}"
+    );
 
     // The same key gives the same masks on another run; another key gives others.
     let (out_a2, again) = copy_into(&store, at, masked(KEY_A)).await;

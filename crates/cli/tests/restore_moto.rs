@@ -330,6 +330,22 @@ async fn restores_every_phase_boundary_exactly_and_verify_catches_changes() {
         "an unlisted key is left alone: {}",
         now[&bystander_key]
     );
+    // Verified as restored: the listed key equals the state; the whole table does not yet.
+    let verify_listed = rewind(&[
+        "verify",
+        "--table",
+        &table,
+        "--store",
+        &store,
+        "--at",
+        &rfc3339(boundaries[0].0),
+        "--against",
+        &format!("dynamodb://{r0}"),
+        "--key-filter",
+        &victim_key,
+    ]);
+    assert_eq!(verify_listed.status.code(), Some(0));
+    assert_eq!(verify_r0(), Some(1), "the bystander still differs");
     client
         .put_item()
         .table_name(&r0)

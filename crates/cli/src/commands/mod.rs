@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod capture;
 pub mod compact;
+pub mod copy_args;
 pub mod demo;
 pub mod history;
 pub mod ls;

@@ -1,9 +1,9 @@
 //! `rewind restore`: rebuild a table as it was at a second, into DynamoDB or an export.
 
+use super::copy_args::CopyArgs;
 use crate::output::Output;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rewind_replay::copy_spec::{CopySpec, KeyFilter, MaskRule, MASK_KEY_ENV};
 use rewind_replay::dry_run::dry_run;
 use rewind_replay::plan::PlanOptions;
 use rewind_replay::reconstruct::ReconstructOptions;
@@ -49,34 +49,17 @@ pub struct Args {
     /// Local directory for spill files (default: the system's temporary directory).
     #[arg(long)]
     spill_dir: Option<std::path::PathBuf>,
-    /// A copy of some keys only: prefix:TEXT (partition keys starting with TEXT), file:PATH
-    /// (one DynamoDB JSON key per line), or a DynamoDB JSON key or array of keys. With
-    /// --into-existing, only those keys of the target are touched.
-    #[arg(long, value_name = "SPEC")]
-    key_filter: Option<String>,
-    /// Mask an attribute of the copy: ATTR=hmac (keyed HMAC, key in $REWIND_MASK_KEY), ATTR=drop
-    /// or ATTR=fixed:VALUE. Repeatable. Key attributes of the table or an index are refused.
-    #[arg(long, value_name = "ATTR=ACTION")]
-    mask: Vec<String>,
+    /// A dev/test copy: some keys, masked attributes.
+    #[command(flatten)]
+    copy: CopyArgs,
 }
 
 /// Runs the restore (or the dry run) and prints the report.
 pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     let store = super::open_store(&args.store).await?;
     let target_url: TargetUrl = args.to.parse()?;
-    let copy = CopySpec::new(
-        args.key_filter
-            .as_deref()
-            .map(KeyFilter::parse)
-            .transpose()?,
-        args.mask
-            .iter()
-            .map(|m| MaskRule::parse(m))
-            .collect::<Result<_, _>>()?,
-        std::env::var_os(MASK_KEY_ENV).map(|k| k.into_encoded_bytes()),
-    )?;
     let req = RestoreRequest {
-        copy,
+        copy: args.copy.spec()?,
         table: args.table.clone(),
         at: args.at,
         into_existing: args.into_existing,

@@ -1,5 +1,6 @@
 //! `rewind verify`: compare a target with the state at a second; exit 1 on any difference.
 
+use super::copy_args::CopyArgs;
 use crate::exit::DifferencesFound;
 use crate::output::Output;
 use anyhow::Context;
@@ -27,6 +28,10 @@ pub struct Args {
     /// Verify even though quarantined records may fall in the range.
     #[arg(long)]
     skip_quarantined: bool,
+    /// Verify a dev/test copy: the same --key-filter and --mask (and $REWIND_MASK_KEY) it was
+    /// restored with. Target keys outside the filter are not compared.
+    #[command(flatten)]
+    copy: CopyArgs,
 }
 
 /// Runs the comparison and prints the report.
@@ -45,6 +50,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         target.as_ref(),
         &plan,
         &ReconstructOptions::default(),
+        &args.copy.spec()?,
     )
     .await
     .with_context(|| format!("verifying {url} against {} at {}", args.table, args.at))?;

@@ -72,6 +72,7 @@ pub(super) async fn restore_point(
         &target,
         &PlanOptions::default(),
         &reconstruct,
+        &Default::default(),
     )
     .await
     .with_context(|| format!("verifying {url} against {table} at {at}"))?;
