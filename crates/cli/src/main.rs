@@ -42,6 +42,8 @@ enum Command {
     History(commands::history::Args),
     /// Tables in a store: restorable window, watermark, lag, files.
     Ls(commands::ls::Args),
+    /// The REST API: restore jobs and tables' windows over HTTP (jobs in a DynamoDB catalog).
+    Serve(commands::serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +75,7 @@ fn main() -> std::process::ExitCode {
             Command::Verify(args) => commands::verify::run(args, cli.output).await,
             Command::History(args) => commands::history::run(args, cli.output).await,
             Command::Ls(args) => commands::ls::run(args, cli.output).await,
+            Command::Serve(args) => commands::serve::run(args).await,
         }
     });
     match result {

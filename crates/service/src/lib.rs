@@ -2,10 +2,12 @@
 //! without a shell; every job is an item in a DynamoDB job catalog that the local server
 //! (`rewind serve`) and, in AWS, the Step Functions tasks update alike.
 //!
-//! This crate holds the job catalog ([`jobs`]): one item per job, claimed by exactly one worker
-//! with a conditional update, progress written at most every few seconds, and a restart's
-//! orphaned jobs marked resumable.
+//! - [`jobs`]: the job catalog: one item per job, claimed by exactly one worker with a
+//!   conditional update, progress written every few seconds, a restart's orphaned jobs marked
+//!   resumable.
+//! - [`api`]: the REST router (`rewind serve`): tables and their windows, restore jobs.
 
+pub mod api;
 pub mod jobs;
 
 pub use jobs::{Claim, JobCatalog, JobError, JobKind, JobRecord, JobStatus, NewJob, Progress};

@@ -9,6 +9,7 @@ pub mod history;
 pub mod ls;
 pub mod redrive;
 pub mod restore;
+pub mod serve;
 pub mod verify;
 
 use anyhow::Context;

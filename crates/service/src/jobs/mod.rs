@@ -5,12 +5,9 @@
 //! - [`catalog`]: the table and its operations. Every state change is a conditional write,
 //!   so two workers can never both run a job, a worker that lost a job cannot report on it, and a
 //!   finished job is never reopened.
-//! - [`throttle`]: progress is written at most every few seconds, whatever the worker reports.
 
 pub mod catalog;
 pub mod record;
-pub mod throttle;
 
 pub use catalog::{Claim, JobCatalog, JobError};
 pub use record::{JobKind, JobRecord, JobStatus, NewJob, Progress};
-pub use throttle::ProgressThrottle;

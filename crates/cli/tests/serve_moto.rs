@@ -1,0 +1,227 @@
+//! `rewind serve` over real HTTP: the tables' windows, a restore job posted, polled to success
+//! and verified, and every request that cannot succeed answered 4xx with what is wrong and no
+//! job created. The job catalog is a DynamoDB table in moto; the store is the demo's.
+
+use rewind_service::jobs::{JobCatalog, JobStatus};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One HTTP/1.1 request (Connection: close); the status and the JSON body.
+async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, payload) = text.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = serde_json::from_str(payload)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {payload}"));
+    (status, json)
+}
+
+/// Kills the server when a failed assertion unwinds past it.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rewind(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restores_are_posted_polled_and_refused_over_http() {
+    rewind_e2e::moto_endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("demo");
+    let work = work.to_str().unwrap().to_string();
+    assert!(rewind(&["demo", "--workdir", &work, "--capture-only"])
+        .status
+        .success());
+    let store = format!("{work}/store");
+    let catalog_table = format!(
+        "rewind-jobs-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_rewind"))
+            .args([
+                "serve",
+                "--store",
+                &store,
+                "--listen",
+                "127.0.0.1:0",
+                "--catalog",
+                &catalog_table,
+                "--worker-id",
+                "serve-test",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut first = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let jobs = JobCatalog::new(aws_sdk_dynamodb::Client::new(&sdk), &catalog_table);
+
+    let (status, tables) = http(&addr, "GET", "/tables", None).await;
+    assert_eq!(status, 200, "{tables}");
+    assert_eq!(tables[0]["table"], "shop");
+    let (status, shop) = http(&addr, "GET", "/tables/shop", None).await;
+    assert_eq!(status, 200);
+    let watermark = shop["watermark"].as_str().unwrap().to_string();
+    assert_eq!(http(&addr, "GET", "/tables/nope", None).await.0, 404);
+
+    // A restore job: 202, polled to success, and the export equals the state.
+    let out = dir.path().join("restored");
+    let to = format!("file://{}", out.display());
+    let post = json!({"table": "shop", "at": watermark, "to": to}).to_string();
+    let (status, created) = http(&addr, "POST", "/restores", Some(&post)).await;
+    assert_eq!(status, 202, "{created}");
+    let job_id = created["job_id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let (status, job) = http(&addr, "GET", &format!("/restores/{job_id}"), None).await;
+        assert_eq!(status, 200, "{job}");
+        match job["status"].as_str().unwrap() {
+            "succeeded" | "failed" => break job,
+            _ if Instant::now() > deadline => panic!("the job did not finish: {job}"),
+            _ => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    };
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["worker"], "serve-test");
+    let report: Value = serde_json::from_str(done["report"].as_str().unwrap()).unwrap();
+    assert!(report["items"].as_u64().unwrap() > 0, "{report}");
+    let verified = rewind(&[
+        "verify",
+        "--table",
+        "shop",
+        "--store",
+        &store,
+        "--at",
+        &watermark,
+        "--against",
+        &to,
+    ]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+
+    // Refusals: 4xx, saying what is wrong, and no job item.
+    let before = jobs.list().await.unwrap().len();
+    let refused = [
+        (
+            json!({"table": "shop", "at": "2020-01-01T00:00:00Z", "to": "file:///tmp/x"}),
+            422,
+            "outside_window",
+        ),
+        (
+            json!({"table": "nope", "at": "latest", "to": "file:///tmp/x"}),
+            404,
+            "unknown_table",
+        ),
+        (
+            json!({"table": "shop", "at": "yesterday", "to": "file:///tmp/x"}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"table": "shop", "at": "latest", "to": "ftp://x"}),
+            400,
+            "bad_target",
+        ),
+        (
+            json!({"table": "shop", "at": "latest", "to": to}),
+            409,
+            "target_exists",
+        ),
+        (
+            json!({"table": "shop", "at": "latest", "to": "file:///tmp/x", "colour": 1}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"table": "shop", "at": "latest", "to": "file:///tmp/x", "mask": ["sk=hmac"]}),
+            400,
+            "bad_request",
+        ),
+    ];
+    for (body, want_status, want_code) in refused {
+        let (status, answer) = http(&addr, "POST", "/restores", Some(&body.to_string())).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (want_status, Some(want_code)),
+            "{body} -> {answer}"
+        );
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let (status, outside) = http(
+        &addr,
+        "POST",
+        "/restores",
+        Some(
+            &json!({"table": "shop", "at": "2020-01-01T00:00:00Z", "to": "file:///tmp/x"})
+                .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        outside["window"][0]["start"].is_string(),
+        "the window is named: {outside}"
+    );
+    assert_eq!(
+        http(&addr, "POST", "/restores", Some("{not json")).await.0,
+        400
+    );
+    assert_eq!(
+        jobs.list().await.unwrap().len(),
+        before,
+        "no job for a refused request"
+    );
+    assert_eq!(
+        jobs.get(&job_id).await.unwrap().unwrap().status,
+        JobStatus::Succeeded
+    );
+    assert_eq!(http(&addr, "GET", "/restores/nope", None).await.0, 404);
+
+    // SIGTERM stops it cleanly.
+    Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    let exit = server.0.wait().unwrap();
+    assert_eq!(exit.code(), Some(0));
+}

@@ -1,0 +1,43 @@
+//! The REST API: one axum router for `rewind serve` (and, next, the API Lambda).
+//!
+//! - `GET /tables`, `GET /tables/{table}`: each table's restorable window, watermark, lag and
+//!   snapshots ([`tables`]).
+//! - `POST /restores` → 202 and a job id; `GET /restores/{id}`: status, progress, report or
+//!   error ([`restores`]). A request that cannot succeed (unknown table, a point outside the
+//!   window, a bad target or copy option, a target that exists) is answered 4xx with what is
+//!   wrong, and no job is created.
+//!
+//! Jobs run as tokio tasks of the server ([`runner`]) and live in the job catalog, so a client
+//! polls the catalog, not the server's memory.
+
+pub mod error;
+pub mod restores;
+pub mod runner;
+pub mod tables;
+
+use crate::jobs::JobCatalog;
+use axum::routing::{get, post};
+use axum::Router;
+use rewind_store::Store;
+use std::sync::Arc;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The backup store.
+    pub store: Store,
+    /// The job catalog.
+    pub jobs: JobCatalog,
+    /// This server's worker id (jobs it claims carry it; its restart marks them resumable).
+    pub worker: String,
+}
+
+/// The router, with `state` shared by every handler.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/tables", get(tables::list))
+        .route("/tables/{table}", get(tables::one))
+        .route("/restores", post(restores::create))
+        .route("/restores/{id}", get(restores::status))
+        .with_state(state)
+}

@@ -1,0 +1,154 @@
+//! `POST /restores` and `GET /restores/{id}`.
+//!
+//! A POST is checked before any job exists: the table is backed up here, the point parses and
+//! is inside the restorable window, the target URL and the copy options are valid, and the
+//! target does not exist (unless `into_existing`). Only then is a job created (202 with its id)
+//! and run by this server; its progress, report or error are read back with the GET.
+
+use super::error::ApiError;
+use super::runner::{spawn_restore, RestoreJob};
+use super::tables::known_table;
+use super::ApiState;
+use crate::jobs::{JobKind, JobRecord, NewJob};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rewind_replay::copy_spec::{CopySpec, KeyFilter, MaskRule, MASK_KEY_ENV};
+use rewind_replay::plan::{plan_restore, PlanOptions};
+use rewind_replay::restore::RestoreRequest;
+use rewind_replay::target::{open_target, PrepareContext, TargetUrl, WriteMode};
+use rewind_replay::{AtSpec, ReplayError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The body of `POST /restores`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreBody {
+    /// The source table.
+    pub table: String,
+    /// The point: RFC 3339 (whole seconds) or `latest`.
+    pub at: String,
+    /// The target: `dynamodb://TABLE[?region=R]`, `file://DIR` or `s3://BUCKET/PREFIX`.
+    pub to: String,
+    /// Make an existing target equal to the state (only the filtered keys, with a filter).
+    #[serde(default)]
+    pub into_existing: bool,
+    /// Do not enable TTL on the restored table.
+    #[serde(default)]
+    pub no_ttl: bool,
+    /// Keys to copy (as `--key-filter`).
+    #[serde(default)]
+    pub key_filter: Option<String>,
+    /// Attribute masks (as `--mask`), the HMAC key from the server's environment.
+    #[serde(default)]
+    pub mask: Vec<String>,
+    /// Plan and count without writing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn bad(e: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(e.to_string())
+}
+
+/// `POST /restores`: 202 and the job, or a 4xx saying what is wrong (and no job).
+pub async fn create(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body: RestoreBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("request body: {e}")))?;
+    known_table(&state, &body.table).await?;
+    let at: AtSpec = body.at.parse().map_err(|e| bad(format!("at: {e}")))?;
+    let url: TargetUrl = body.to.parse().map_err(ApiError::from)?;
+    let copy = CopySpec::new(
+        body.key_filter
+            .as_deref()
+            .map(KeyFilter::parse)
+            .transpose()?,
+        body.mask
+            .iter()
+            .map(|m| MaskRule::parse(m))
+            .collect::<Result<_, _>>()?,
+        std::env::var_os(MASK_KEY_ENV).map(|k| k.into_encoded_bytes()),
+    )?;
+
+    // What the job would refuse, refused now: the window, the copy options, the target.
+    let catalog = rewind_catalog::load_catalog(state.store.as_ref(), &body.table, at.second())
+        .await
+        .map_err(ReplayError::from)?;
+    let plan = plan_restore(&catalog, at, &PlanOptions::default())?;
+    let scope = copy.resolve(plan.description.as_ref(), &plan.key_names)?;
+    if !body.dry_run {
+        let target = open_target(&url).await?;
+        target
+            .precheck(&PrepareContext {
+                description: plan.description.clone(),
+                key_names: plan.key_names.clone(),
+                mode: if body.into_existing {
+                    WriteMode::Reconcile
+                } else {
+                    WriteMode::Fresh
+                },
+                buckets: plan.buckets,
+                scope,
+            })
+            .await?;
+    }
+
+    let job = state
+        .jobs
+        .create(NewJob {
+            kind: JobKind::Restore,
+            table: body.table.clone(),
+            at: Some(body.at.clone()),
+            target: Some(url.to_string()),
+            request: serde_json::to_string(&json!({
+                "table": body.table, "at": body.at, "to": body.to,
+                "into_existing": body.into_existing, "no_ttl": body.no_ttl,
+                "key_filter": body.key_filter, "mask": body.mask, "dry_run": body.dry_run,
+            }))
+            .expect("JSON"),
+        })
+        .await?;
+    let request = RestoreRequest {
+        table: body.table,
+        at,
+        into_existing: body.into_existing,
+        no_ttl: body.no_ttl,
+        plan: PlanOptions::default(),
+        reconstruct: Default::default(),
+        copy,
+    };
+    spawn_restore(
+        Arc::clone(&state),
+        RestoreJob {
+            job_id: job.job_id.clone(),
+            request,
+            target: url,
+            dry_run: body.dry_run,
+        },
+    );
+    let location = format!("/restores/{}", job.job_id);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"job_id": job.job_id, "status": job.status, "location": location})),
+    ))
+}
+
+/// `GET /restores/{id}`: the job as the catalog holds it; 404 for an unknown id.
+pub async fn status(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+) -> Result<Json<JobRecord>, ApiError> {
+    match state.jobs.get(&id).await? {
+        Some(job) if job.kind == JobKind::Restore => Ok(Json(job)),
+        _ => Err(ApiError::not_found(
+            "unknown_job",
+            format!("no restore job {id:?}"),
+        )),
+    }
+}
