@@ -107,38 +107,29 @@ async fn ls_shows_the_window_and_history_lists_every_version() {
     // A compaction asked for a point outside the window is bad input (exit 2), as a restore
     // there is, and writes nothing.
     let before = list_all(&store, "snapshots/").await.unwrap().len();
-    let outside = Command::new(env!("CARGO_BIN_EXE_rewind"))
-        .args([
-            "compact",
-            "--table",
-            "shop",
-            "--store",
-            &store_dir,
-            "--at",
-            "2026-11-27T05:00:00Z",
-            "--no-probe",
-        ])
-        .output()
-        .unwrap();
+    let compact_at = |at: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rewind"))
+            .args([
+                "compact",
+                "--table",
+                "shop",
+                "--store",
+                &store_dir,
+                "--at",
+                at,
+                "--no-probe",
+            ])
+            .output()
+            .unwrap()
+    };
+    let outside = compact_at("2026-11-27T05:00:00Z");
     let stderr = String::from_utf8_lossy(&outside.stderr);
     assert_eq!(outside.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("outside the restorable window"), "{stderr}");
     assert_eq!(list_all(&store, "snapshots/").await.unwrap().len(), before);
     // Before the window too, although a newer snapshot exists (it used to answer "nothing to
     // do", exit 0).
-    let before_window = Command::new(env!("CARGO_BIN_EXE_rewind"))
-        .args([
-            "compact",
-            "--table",
-            "shop",
-            "--store",
-            &store_dir,
-            "--at",
-            "2026-11-26T05:00:00Z",
-            "--no-probe",
-        ])
-        .output()
-        .unwrap();
+    let before_window = compact_at("2026-11-26T05:00:00Z");
     let stderr = String::from_utf8_lossy(&before_window.stderr);
     assert_eq!(before_window.status.code(), Some(2), "{stderr}");
     assert!(

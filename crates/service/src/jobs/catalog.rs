@@ -280,6 +280,14 @@ impl JobCatalog {
         out.item.map(|item| self.parse(item)).transpose()
     }
 
+    /// The job as it stands after a refused condition (it must exist: a missing one is
+    /// [`JobError::NotFound`]).
+    async fn current(&self, job_id: &str) -> Result<JobRecord, JobError> {
+        self.get(job_id)
+            .await?
+            .ok_or_else(|| JobError::NotFound(job_id.to_string()))
+    }
+
     /// Every job, newest first (the catalog holds jobs, not data: a Scan is fine).
     pub async fn list(&self) -> Result<Vec<JobRecord>, JobError> {
         let mut out = Vec::new();
@@ -345,10 +353,7 @@ impl JobCatalog {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                let current = self
-                    .get(job_id)
-                    .await?
-                    .ok_or_else(|| JobError::NotFound(job_id.to_string()))?;
+                let current = self.current(job_id).await?;
                 Ok(Claim::Taken {
                     status: current.status,
                     worker: current.worker,
@@ -442,10 +447,7 @@ impl JobCatalog {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                let current = self
-                    .get(job_id)
-                    .await?
-                    .ok_or_else(|| JobError::NotFound(job_id.to_string()))?;
+                let current = self.current(job_id).await?;
                 Err(JobError::Lost {
                     job_id: job_id.to_string(),
                     worker: worker.to_string(),
