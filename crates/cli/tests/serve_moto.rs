@@ -38,6 +38,61 @@ impl Drop for Server {
     }
 }
 
+/// Starts `rewind serve` on a free port; its address.
+fn start_server(store: &str, catalog_table: &str) -> (Server, String) {
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_rewind"))
+            .args([
+                "serve",
+                "--store",
+                store,
+                "--listen",
+                "127.0.0.1:0",
+                "--catalog",
+                catalog_table,
+                "--worker-id",
+                "serve-test",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut first = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    (server, addr)
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// Polls a job until it ends; the job.
+async fn until_done(addr: &str, path: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, job) = http(addr, "GET", path, None).await;
+        assert_eq!(status, 200, "{job}");
+        match job["status"].as_str().unwrap() {
+            "succeeded" | "failed" => return job,
+            _ if Instant::now() > deadline => panic!("the job did not finish: {job}"),
+            _ => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    }
+}
+
 fn rewind(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_rewind"))
         .args(args)
@@ -55,40 +110,8 @@ async fn restores_are_posted_polled_and_refused_over_http() {
         .status
         .success());
     let store = format!("{work}/store");
-    let catalog_table = format!(
-        "rewind-jobs-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
-
-    let mut server = Server(
-        Command::new(env!("CARGO_BIN_EXE_rewind"))
-            .args([
-                "serve",
-                "--store",
-                &store,
-                "--listen",
-                "127.0.0.1:0",
-                "--catalog",
-                &catalog_table,
-                "--worker-id",
-                "serve-test",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut first = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+    let catalog_table = unique("rewind-jobs");
+    let (mut server, addr) = start_server(&store, &catalog_table);
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let jobs = JobCatalog::new(aws_sdk_dynamodb::Client::new(&sdk), &catalog_table);
 
@@ -107,16 +130,7 @@ async fn restores_are_posted_polled_and_refused_over_http() {
     let (status, created) = http(&addr, "POST", "/restores", Some(&post)).await;
     assert_eq!(status, 202, "{created}");
     let job_id = created["job_id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let done = loop {
-        let (status, job) = http(&addr, "GET", &format!("/restores/{job_id}"), None).await;
-        assert_eq!(status, 200, "{job}");
-        match job["status"].as_str().unwrap() {
-            "succeeded" | "failed" => break job,
-            _ if Instant::now() > deadline => panic!("the job did not finish: {job}"),
-            _ => tokio::time::sleep(Duration::from_millis(300)).await,
-        }
-    };
+    let done = until_done(&addr, &format!("/restores/{job_id}")).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["worker"], "serve-test");
     let report: Value = serde_json::from_str(done["report"].as_str().unwrap()).unwrap();
@@ -224,4 +238,68 @@ async fn restores_are_posted_polled_and_refused_over_http() {
         .unwrap();
     let exit = server.0.wait().unwrap();
     assert_eq!(exit.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_is_posted_and_polled_and_a_table_dynamodb_lacks_is_refused() {
+    rewind_e2e::moto_endpoint();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = unique("orders");
+    rewind_e2e::create_table_with_stream(
+        &client,
+        &table,
+        aws_sdk_dynamodb::types::ScalarAttributeType::S,
+    )
+    .await;
+    for i in 0..25 {
+        client
+            .put_item()
+            .table_name(&table)
+            .item(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("o{i}")),
+            )
+            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (_server, addr) = start_server(store.to_str().unwrap(), &unique("rewind-jobs"));
+
+    let (status, created) = http(
+        &addr,
+        "POST",
+        "/backups",
+        Some(&json!({"table": table}).to_string()),
+    )
+    .await;
+    assert_eq!(status, 202, "{created}");
+    let job_id = created["job_id"].as_str().unwrap();
+    let done = until_done(&addr, &format!("/backups/{job_id}")).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let report: Value = serde_json::from_str(done["report"].as_str().unwrap()).unwrap();
+    assert_eq!(report["items"], 25, "{report}");
+    let (status, summary) = http(&addr, "GET", &format!("/tables/{table}"), None).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["snapshots"], 1, "{summary}");
+    // A restore job id is not a backup job.
+    assert_eq!(http(&addr, "GET", "/backups/restore-x", None).await.0, 404);
+
+    let (status, missing) = http(
+        &addr,
+        "POST",
+        "/backups",
+        Some(&json!({"table": "no-such-table"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (status, missing["error"].as_str()),
+        (404, Some("unknown_table")),
+        "{missing}"
+    );
+    let (status, _) = http(&addr, "POST", "/backups", Some("{}")).await;
+    assert_eq!(status, 400);
 }

@@ -29,7 +29,8 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let store = super::open_store(&args.store).await?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let jobs = JobCatalog::new(aws_sdk_dynamodb::Client::new(&sdk), &args.catalog);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let jobs = JobCatalog::new(dynamodb.clone(), &args.catalog);
     jobs.create_if_missing()
         .await
         .with_context(|| format!("opening the job catalog {}", args.catalog))?;
@@ -57,6 +58,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         store,
         jobs,
         worker,
+        dynamodb,
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(stop_signal())

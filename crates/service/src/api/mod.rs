@@ -2,6 +2,8 @@
 //!
 //! - `GET /tables`, `GET /tables/{table}`: each table's restorable window, watermark, lag and
 //!   snapshots ([`tables`]).
+//! - `POST /backups` → 202 and a job id (a full backup by parallel Scan); `GET /backups/{id}`
+//!   ([`backups`]).
 //! - `POST /restores` → 202 and a job id; `GET /restores/{id}`: status, progress, report or
 //!   error ([`restores`]). A request that cannot succeed (unknown table, a point outside the
 //!   window, a bad target or copy option, a target that exists) is answered 4xx with what is
@@ -10,6 +12,7 @@
 //! Jobs run as tokio tasks of the server ([`runner`]) and live in the job catalog, so a client
 //! polls the catalog, not the server's memory.
 
+pub mod backups;
 pub mod error;
 pub mod restores;
 pub mod runner;
@@ -30,6 +33,8 @@ pub struct ApiState {
     pub jobs: JobCatalog,
     /// This server's worker id (jobs it claims carry it; its restart marks them resumable).
     pub worker: String,
+    /// DynamoDB, for the tables full backups scan.
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// The router, with `state` shared by every handler.
@@ -39,5 +44,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/tables/{table}", get(tables::one))
         .route("/restores", post(restores::create))
         .route("/restores/{id}", get(restores::status))
+        .route("/backups", post(backups::create))
+        .route("/backups/{id}", get(backups::status))
         .with_state(state)
 }

@@ -26,54 +26,81 @@ pub struct RestoreJob {
     pub dry_run: bool,
 }
 
-/// Runs the job as a task of this server. Its outcome is in the catalog; a failure to update
-/// the catalog itself is logged (the job then stays `running`, and this server's next start
-/// marks it resumable).
-///
-/// The restore's future is not `Send` for every lifetime (its planner takes async closures,
-/// which the compiler cannot yet prove `Send` in general), so it is driven on a blocking thread
-/// of the same runtime rather than spawned as a task: its own I/O, timers and tasks still run on
-/// the runtime's workers.
+/// Runs a restore job on this server (see [`spawn_job`]), its progress written as it goes.
 pub fn spawn_restore(state: Arc<ApiState>, job: RestoreJob) {
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let job_id = job.job_id.clone();
-        if let Err(e) = runtime.block_on(run_restore(&state, job)) {
-            tracing::error!(job = %job_id, error = %e, "the job's outcome could not be recorded");
+    let job_id = job.job_id.clone();
+    spawn_job(state, job_id, move |state| async move {
+        let progress = Arc::new(RestoreProgress::default());
+        let reporter = tokio::spawn(report_progress(
+            (*state).clone(),
+            job.job_id.clone(),
+            Arc::clone(&progress),
+        ));
+        let result = async {
+            if job.dry_run {
+                let report = dry_run(&state.store, &job.request).await?;
+                return Ok(serde_json::to_string(&report).expect("reports serialise"));
+            }
+            let target = open_target(&job.target).await?;
+            let report = restore(&state.store, target.as_ref(), &job.request, &progress).await?;
+            Ok::<_, rewind_replay::ReplayError>(
+                serde_json::to_string(&report).expect("reports serialise"),
+            )
         }
+        .await;
+        reporter.abort();
+        result.map_err(|e| e.to_string())
     });
 }
 
-async fn run_restore(state: &ApiState, job: RestoreJob) -> Result<(), JobError> {
-    if let Claim::Taken { status, worker } = state.jobs.claim(&job.job_id, &state.worker).await? {
-        tracing::info!(job = %job.job_id, ?status, ?worker, "job taken by another worker");
-        return Ok(());
-    }
-    let progress = Arc::new(RestoreProgress::default());
-    let reporter = tokio::spawn(report_progress(
-        state.clone(),
-        job.job_id.clone(),
-        Arc::clone(&progress),
-    ));
-    let result = async {
-        if job.dry_run {
-            let report = dry_run(&state.store, &job.request).await?;
-            return Ok(serde_json::to_string(&report).expect("reports serialise"));
-        }
-        let target = open_target(&job.target).await?;
-        let report = restore(&state.store, target.as_ref(), &job.request, &progress).await?;
-        Ok::<_, rewind_replay::ReplayError>(
-            serde_json::to_string(&report).expect("reports serialise"),
+/// Runs a full backup job of `table` on this server.
+pub fn spawn_backup(state: Arc<ApiState>, job_id: String, table: String) {
+    spawn_job(state, job_id, move |state| async move {
+        let report = rewind_compactor::full_backup(
+            &state.store,
+            &state.dynamodb,
+            &table,
+            &Default::default(),
         )
-    }
-    .await;
-    reporter.abort();
-    let outcome = result.map_err(|e| {
-        tracing::warn!(job = %job.job_id, error = %e, "restore job failed");
-        // Posting the same restore again resumes it from its journal in the store.
-        (e.to_string(), false)
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(serde_json::to_string(&report).expect("reports serialise"))
     });
-    state.jobs.finish(&job.job_id, &state.worker, outcome).await
+}
+
+/// Claims the job for this server, runs `work`, and records its report (`Ok`) or its error
+/// (`Err`, the job `failed`: posting the same request again resumes a restore from its journal).
+/// A failure to update the catalog itself is logged; the job then stays `running`, and this
+/// server's next start marks it resumable.
+///
+/// The work runs on a blocking thread of the same runtime rather than as a spawned task: a
+/// restore's future is not provably `Send` for every lifetime (its planner takes async
+/// closures). Its I/O, timers and inner tasks still run on the runtime's workers.
+pub fn spawn_job<F, Fut>(state: Arc<ApiState>, job_id: String, work: F)
+where
+    F: FnOnce(Arc<ApiState>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let run = async {
+            match state.jobs.claim(&job_id, &state.worker).await? {
+                Claim::Won(_) => {}
+                Claim::Taken { status, worker } => {
+                    tracing::info!(job = %job_id, ?status, ?worker, "job taken by another worker");
+                    return Ok(());
+                }
+            }
+            let outcome = work(Arc::clone(&state)).await.map_err(|message| {
+                tracing::warn!(job = %job_id, error = %message, "job failed");
+                (message, false)
+            });
+            state.jobs.finish(&job_id, &state.worker, outcome).await
+        };
+        if let Err(e) = runtime.block_on(run) {
+            tracing::error!(job = %job_id, error = %e, "the job's outcome could not be recorded");
+        }
+    });
 }
 
 /// Writes the job's progress every [`PROGRESS_EVERY`] until aborted.
