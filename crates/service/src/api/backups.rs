@@ -4,7 +4,7 @@
 
 use super::error::ApiError;
 use super::runner::spawn_backup;
-use super::ApiState;
+use super::{accepted, job_of_kind, ApiState};
 use crate::jobs::{JobKind, JobRecord, NewJob};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -81,11 +81,7 @@ pub async fn create(
         })
         .await?;
     spawn_backup(Arc::clone(&state), job.job_id.clone(), body.table);
-    let location = format!("/backups/{}", job.job_id);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"job_id": job.job_id, "status": job.status, "location": location})),
-    ))
+    Ok(accepted(&job, "backups"))
 }
 
 /// `GET /backups/{id}`: the job; 404 for an unknown id.
@@ -93,11 +89,5 @@ pub async fn status(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Json<JobRecord>, ApiError> {
-    match state.jobs.get(&id).await? {
-        Some(job) if job.kind == JobKind::Backup => Ok(Json(job)),
-        _ => Err(ApiError::not_found(
-            "unknown_job",
-            format!("no backup job {id:?}"),
-        )),
-    }
+    job_of_kind(&state, &id, JobKind::Backup).await
 }

@@ -18,10 +18,14 @@ pub mod restores;
 pub mod runner;
 pub mod tables;
 
-use crate::jobs::JobCatalog;
+use crate::jobs::{JobCatalog, JobKind, JobRecord};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
+use axum::Json;
 use axum::Router;
+use error::ApiError;
 use rewind_store::Store;
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// What every handler shares.
@@ -47,4 +51,34 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/backups", post(backups::create))
         .route("/backups/{id}", get(backups::status))
         .with_state(state)
+}
+
+/// The answer to an accepted job: 202, its id, status and where to poll it.
+pub fn accepted(job: &JobRecord, collection: &str) -> (StatusCode, Json<Value>) {
+    let location = format!("/{collection}/{}", job.job_id);
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"job_id": job.job_id, "status": job.status, "location": location})),
+    )
+}
+
+/// The job `id` if it is of `kind`; 404 otherwise (a restore's id is no backup job).
+pub async fn job_of_kind(
+    state: &ApiState,
+    id: &str,
+    kind: JobKind,
+) -> Result<Json<JobRecord>, ApiError> {
+    match state.jobs.get(id).await? {
+        Some(job) if job.kind == kind => Ok(Json(job)),
+        _ => Err(ApiError::not_found(
+            "unknown_job",
+            format!(
+                "no {} job {id:?}",
+                serde_json::to_value(kind)
+                    .expect("kinds serialise")
+                    .as_str()
+                    .unwrap_or("such")
+            ),
+        )),
+    }
 }

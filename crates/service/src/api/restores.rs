@@ -8,7 +8,7 @@
 use super::error::ApiError;
 use super::runner::{spawn_restore, RestoreJob};
 use super::tables::known_table;
-use super::ApiState;
+use super::{accepted, job_of_kind, ApiState};
 use crate::jobs::{JobKind, JobRecord, NewJob};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -132,11 +132,7 @@ pub async fn create(
             dry_run: body.dry_run,
         },
     );
-    let location = format!("/restores/{}", job.job_id);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"job_id": job.job_id, "status": job.status, "location": location})),
-    ))
+    Ok(accepted(&job, "restores"))
 }
 
 /// `GET /restores/{id}`: the job as the catalog holds it; 404 for an unknown id.
@@ -144,11 +140,5 @@ pub async fn status(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Json<JobRecord>, ApiError> {
-    match state.jobs.get(&id).await? {
-        Some(job) if job.kind == JobKind::Restore => Ok(Json(job)),
-        _ => Err(ApiError::not_found(
-            "unknown_job",
-            format!("no restore job {id:?}"),
-        )),
-    }
+    job_of_kind(&state, &id, JobKind::Restore).await
 }
