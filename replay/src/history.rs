@@ -1,13 +1,20 @@
 //! Item history: every version of one item the store holds, oldest first, with times and event
 //! names — "what did this order look like last Tuesday".
 
+use crate::at::AtSpec;
 use crate::error::{ReplayError, Result};
+use crate::plan::{Plan, PlanOptions};
+use crate::reconstruct::{reconstruct, ReconstructOptions};
+use crate::whole_life::with_checked_plan;
 use futures::{StreamExt, TryStreamExt};
 use rewind_catalog::list_change_files;
+use rewind_format::bucket_of;
 use rewind_format::{encode_key, format_ms, item_from_json, ChangeFileReader, ChangeRecord};
 use rewind_store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 /// One version of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,6 +97,49 @@ pub async fn history(store: &Store, table: &str, key: &[u8]) -> Result<Vec<ItemV
             sequence_number: r.sequence_number,
         })
         .collect())
+}
+
+/// An item as it was at a second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemAt {
+    /// The resolved second, RFC 3339.
+    pub at: String,
+    /// The item (DynamoDB JSON), `None` when it did not exist then.
+    pub item: Option<serde_json::Value>,
+}
+
+/// The item with canonical key `key` as a restore to `at` would hold it: the same plan (base
+/// snapshot and changes, the window checked), reading only the key's bucket.
+pub async fn value_at(store: &Store, table: &str, key: &[u8], at: AtSpec) -> Result<ItemAt> {
+    let opts = ReconstructOptions::default();
+    with_checked_plan(
+        store,
+        table,
+        at,
+        &PlanOptions::default(),
+        &opts,
+        async |plan: &Plan| {
+            let wanted = bucket_of(key, plan.buckets);
+            let skip: BTreeSet<u32> = (0..plan.buckets).filter(|b| *b != wanted).collect();
+            let found = Mutex::new(None);
+            reconstruct(store, plan, &opts, &skip, |_, items| {
+                let found = &found;
+                async move {
+                    if let Some(item) = items.into_iter().find(|i| i.key == key) {
+                        *found.lock().expect("not poisoned") = Some(item.image);
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
+            let image = found.into_inner().expect("not poisoned");
+            Ok(ItemAt {
+                at: crate::at::format_second(plan.at),
+                item: image.and_then(|i| serde_json::from_str(&i).ok()),
+            })
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -153,6 +153,96 @@ async fn restores_are_posted_polled_and_refused_over_http() {
         String::from_utf8_lossy(&verified.stdout)
     );
 
+    // One item: its history, and its value at the restored second (what the restore wrote).
+    let local = rewind_store::LocalStore::new(&store);
+    let first_file =
+        rewind_store::list_all(&local, &rewind_catalog::layout::changes_prefix("shop"))
+            .await
+            .unwrap()[0]
+            .key
+            .clone();
+    let bytes = rewind_store::ObjectStore::get(&local, &first_file)
+        .await
+        .unwrap();
+    let records = rewind_format::read_change_file(&first_file, bytes).unwrap();
+    let encode = |key: &str| -> String {
+        key.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let until = chrono::DateTime::parse_from_rfc3339(&watermark)
+        .unwrap()
+        .timestamp_millis()
+        + 1000;
+    // Items whose last version before T is a put: their value at T is that version's image.
+    let mut checked = 0;
+    for record in records.iter().take(40) {
+        let query = encode(&record.keys);
+        let (status, versions) = http(
+            &addr,
+            "GET",
+            &format!("/tables/shop/items?key={query}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{versions}");
+        let versions = versions["versions"].as_array().unwrap().clone();
+        let last = versions
+            .iter()
+            .filter(|v| {
+                chrono::DateTime::parse_from_rfc3339(v["at"].as_str().unwrap())
+                    .unwrap()
+                    .timestamp_millis()
+                    < until
+            })
+            .next_back()
+            .unwrap()
+            .clone();
+        let (status, at_point) = http(
+            &addr,
+            "GET",
+            &format!(
+                "/tables/shop/items?key={query}&at={}",
+                watermark.replace(':', "%3A")
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{at_point}");
+        assert_eq!(
+            at_point["item"], last["new_image"],
+            "the value at T is the last version before it"
+        );
+        if last["event"] != "REMOVE" {
+            assert!(at_point["item"].is_object(), "{at_point}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no item alive at T among those tried");
+    let query = encode(&records[0].keys);
+    assert_eq!(http(&addr, "GET", "/tables/shop/items", None).await.0, 400);
+    assert_eq!(
+        http(&addr, "GET", "/tables/shop/items?key=nope", None)
+            .await
+            .0,
+        400
+    );
+    let (status, early) = http(
+        &addr,
+        "GET",
+        &format!("/tables/shop/items?key={query}&at=2020-01-01T00%3A00%3A00Z"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, early["error"].as_str()),
+        (422, Some("outside_window")),
+        "{early}"
+    );
+
     // Refusals: 4xx, saying what is wrong, and no job item.
     let before = jobs.list().await.unwrap().len();
     let refused = [

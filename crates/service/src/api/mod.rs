@@ -1,7 +1,8 @@
 //! The REST API: one axum router for `rewind serve` (and, next, the API Lambda).
 //!
 //! - `GET /tables`, `GET /tables/{table}`: each table's restorable window, watermark, lag and
-//!   snapshots ([`tables`]).
+//!   snapshots; `GET /tables/{table}/items?key=..[&at=..]`: an item's history, or its value at a
+//!   second ([`tables`]).
 //! - `POST /backups` → 202 and a job id (a full backup by parallel Scan); `GET /backups/{id}`
 //!   ([`backups`]).
 //! - `POST /restores` → 202 and a job id; `GET /restores/{id}`: status, progress, report or
@@ -46,6 +47,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/tables", get(tables::list))
         .route("/tables/{table}", get(tables::one))
+        .route("/tables/{table}/items", get(tables::item))
         .route("/restores", post(restores::create))
         .route("/restores/{id}", get(restores::status))
         .route("/backups", post(backups::create))

@@ -2,9 +2,13 @@
 
 use super::error::ApiError;
 use super::ApiState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
+use rewind_replay::history::{history, parse_key, value_at};
 use rewind_replay::inventory::{list_tables, summarize, TableSummary};
+use rewind_replay::AtSpec;
+use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Every table the store backs up.
@@ -24,6 +28,50 @@ pub async fn one(
     known_table(&state, &table).await?;
     Ok(Json(
         summarize(&state.store, &table, &Default::default()).await?,
+    ))
+}
+
+/// `GET /tables/{table}/items?key=JSON[&at=TIME]`: every version of one item (without `at`), or
+/// the item as a restore to `at` would hold it (`"item": null` when it did not exist then). The
+/// key is DynamoDB JSON or plain JSON (`{"pk":"USER#1","sk":"PROFILE"}`).
+pub async fn item(
+    State(state): State<Arc<ApiState>>,
+    Path(table): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    known_table(&state, &table).await?;
+    let text = query
+        .get("key")
+        .ok_or_else(|| ApiError::bad_request("the query needs key=<the item's key as JSON>"))?;
+    let key = parse_key(text)?;
+    let Some(at) = query.get("at") else {
+        let versions = history(&state.store, &table, &key).await?;
+        return Ok(Json(
+            json!({"table": table, "key": text, "versions": versions}),
+        ));
+    };
+    let at: AtSpec = at
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
+    // The planner's future is not provably Send (see the job runner): drive it on a blocking
+    // thread of this runtime.
+    let (store, runtime, table2) = (
+        state.store.clone(),
+        tokio::runtime::Handle::current(),
+        table.clone(),
+    );
+    let found =
+        tokio::task::spawn_blocking(move || runtime.block_on(value_at(&store, &table2, &key, at)))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    e.to_string(),
+                )
+            })??;
+    Ok(Json(
+        json!({"table": table, "key": text, "at": found.at, "item": found.item}),
     ))
 }
 
