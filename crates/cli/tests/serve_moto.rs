@@ -192,13 +192,12 @@ async fn restores_are_posted_polled_and_refused_over_http() {
         let versions = versions["versions"].as_array().unwrap().clone();
         let last = versions
             .iter()
-            .filter(|v| {
+            .rfind(|v| {
                 chrono::DateTime::parse_from_rfc3339(v["at"].as_str().unwrap())
                     .unwrap()
                     .timestamp_millis()
                     < until
             })
-            .next_back()
             .unwrap()
             .clone();
         let (status, at_point) = http(
