@@ -234,6 +234,19 @@ impl CopySpec {
         })
     }
 
+    /// The copy the CLI's and the API's options ask for: `--key-filter` (or `key_filter`) and
+    /// each `--mask`, the HMAC key from [`MASK_KEY_ENV`].
+    pub fn from_options(key_filter: Option<&str>, masks: &[String]) -> Result<Self> {
+        CopySpec::new(
+            key_filter.map(KeyFilter::parse).transpose()?,
+            masks
+                .iter()
+                .map(|m| MaskRule::parse(m))
+                .collect::<Result<_>>()?,
+            std::env::var_os(MASK_KEY_ENV).map(|k| k.into_encoded_bytes()),
+        )
+    }
+
     /// Whether the copy keeps every item as it is.
     pub fn is_identity(&self) -> bool {
         self.key_filter.is_none() && self.masks.is_empty()

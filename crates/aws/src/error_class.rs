@@ -42,7 +42,7 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Whether `code` is one a service uses to say "slow down".
-pub fn is_throttling_code(code: &str) -> bool {
+fn is_throttling_code(code: &str) -> bool {
     THROTTLING_CODES.contains(&code)
 }
 

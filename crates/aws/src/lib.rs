@@ -8,4 +8,4 @@ mod error_class;
 pub mod lambda_logging;
 pub mod metric_names;
 
-pub use error_class::{classify, is_throttling_code, AwsErrorClass, HttpResponse, SdkError};
+pub use error_class::{classify, AwsErrorClass, HttpResponse, SdkError};

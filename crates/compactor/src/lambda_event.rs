@@ -55,17 +55,6 @@ pub enum CompactionStep {
     },
 }
 
-impl CompactionStep {
-    /// The table the step works on.
-    pub fn table(&self) -> &str {
-        match self {
-            CompactionStep::Plan { table, .. }
-            | CompactionStep::Bucket { table, .. }
-            | CompactionStep::Commit { table, .. } => table,
-        }
-    }
-}
-
 fn invalid(what: &'static str, event: &Value, reason: String) -> CompactorError {
     CompactorError::Invalid {
         what,

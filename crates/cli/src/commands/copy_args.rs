@@ -1,7 +1,7 @@
 //! The dev/test copy flags `restore` and `verify` share, so a copy is verified with exactly the
 //! options it was made with.
 
-use rewind_replay::copy_spec::{CopySpec, KeyFilter, MaskRule, MASK_KEY_ENV};
+use rewind_replay::copy_spec::CopySpec;
 
 /// `--key-filter` and `--mask`.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,16 +20,9 @@ pub struct CopyArgs {
 impl CopyArgs {
     /// The copy these flags ask for; the HMAC key comes from the environment.
     pub fn spec(&self) -> anyhow::Result<CopySpec> {
-        Ok(CopySpec::new(
-            self.key_filter
-                .as_deref()
-                .map(KeyFilter::parse)
-                .transpose()?,
-            self.mask
-                .iter()
-                .map(|m| MaskRule::parse(m))
-                .collect::<Result<_, _>>()?,
-            std::env::var_os(MASK_KEY_ENV).map(|k| k.into_encoded_bytes()),
+        Ok(CopySpec::from_options(
+            self.key_filter.as_deref(),
+            &self.mask,
         )?)
     }
 }

@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rewind_replay::copy_spec::{CopySpec, KeyFilter, MaskRule, MASK_KEY_ENV};
+use rewind_replay::copy_spec::CopySpec;
 use rewind_replay::plan::{plan_restore, PlanOptions};
 use rewind_replay::restore::RestoreRequest;
 use rewind_replay::target::{open_target, PrepareContext, TargetUrl, WriteMode};
@@ -50,10 +50,6 @@ pub struct RestoreBody {
     pub dry_run: bool,
 }
 
-fn bad(e: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(e.to_string())
-}
-
 /// `POST /restores`: 202 and the job, or a 4xx saying what is wrong (and no job).
 pub async fn create(
     State(state): State<Arc<ApiState>>,
@@ -62,19 +58,12 @@ pub async fn create(
     let body: RestoreBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("request body: {e}")))?;
     known_table(&state, &body.table).await?;
-    let at: AtSpec = body.at.parse().map_err(|e| bad(format!("at: {e}")))?;
+    let at: AtSpec = body
+        .at
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
     let url: TargetUrl = body.to.parse().map_err(ApiError::from)?;
-    let copy = CopySpec::new(
-        body.key_filter
-            .as_deref()
-            .map(KeyFilter::parse)
-            .transpose()?,
-        body.mask
-            .iter()
-            .map(|m| MaskRule::parse(m))
-            .collect::<Result<_, _>>()?,
-        std::env::var_os(MASK_KEY_ENV).map(|k| k.into_encoded_bytes()),
-    )?;
+    let copy = CopySpec::from_options(body.key_filter.as_deref(), &body.mask)?;
 
     // What the job would refuse, refused now: the window, the copy options, the target.
     let catalog = rewind_catalog::load_catalog(state.store.as_ref(), &body.table, at.second())

@@ -68,21 +68,30 @@ pub fn spawn_backup(state: Arc<ApiState>, job_id: String, table: String) {
     });
 }
 
-/// Claims the job for this server, runs `work`, and records its report (`Ok`) or its error
-/// (`Err`, the job `failed`: posting the same request again resumes a restore from its journal).
-/// A failure to update the catalog itself is logged; the job then stays `running`, and this
-/// server's next start marks it resumable.
-///
-/// The work runs on a blocking thread of the same runtime rather than as a spawned task: a
-/// restore's future is not provably `Send` for every lifetime (its planner takes async
-/// closures). Its I/O, timers and inner tasks still run on the runtime's workers.
+/// Runs the future `make` builds on a blocking thread of the current runtime, rather than as a
+/// spawned task: the planner's futures are not provably `Send` for every lifetime (it takes
+/// async closures), which `tokio::spawn` and axum handlers require. Their I/O, timers and inner
+/// tasks still run on the runtime's workers.
+pub fn spawn_unsend<F, Fut>(make: F) -> tokio::task::JoinHandle<Fut::Output>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future,
+    Fut::Output: Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(make()))
+}
+
+/// Claims the job for this server, runs `work` (see [`spawn_unsend`]), and records its report
+/// (`Ok`) or its error (`Err`, the job `failed`: posting the same request again resumes a
+/// restore from its journal). A failure to update the catalog itself is logged; the job then
+/// stays `running`, and this server's next start marks it resumable.
 pub fn spawn_job<F, Fut>(state: Arc<ApiState>, job_id: String, work: F)
 where
     F: FnOnce(Arc<ApiState>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<String, String>>,
 {
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
+    spawn_unsend(move || async move {
         let run = async {
             match state.jobs.claim(&job_id, &state.worker).await? {
                 Claim::Won(_) => {}
@@ -97,7 +106,7 @@ where
             });
             state.jobs.finish(&job_id, &state.worker, outcome).await
         };
-        if let Err(e) = runtime.block_on(run) {
+        if let Err(e) = run.await {
             tracing::error!(job = %job_id, error = %e, "the job's outcome could not be recorded");
         }
     });

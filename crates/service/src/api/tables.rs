@@ -1,6 +1,7 @@
 //! `GET /tables` and `GET /tables/{table}`: what `rewind ls` shows, as JSON.
 
 use super::error::ApiError;
+use super::runner::spawn_unsend;
 use super::ApiState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -53,23 +54,17 @@ pub async fn item(
     let at: AtSpec = at
         .parse()
         .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
-    // The planner's future is not provably Send (see the job runner): drive it on a blocking
-    // thread of this runtime.
-    let (store, runtime, table2) = (
-        state.store.clone(),
-        tokio::runtime::Handle::current(),
-        table.clone(),
-    );
-    let found =
-        tokio::task::spawn_blocking(move || runtime.block_on(value_at(&store, &table2, &key, at)))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    e.to_string(),
-                )
-            })??;
+    // The planner's future is not provably Send: see `spawn_unsend`.
+    let (store, table2) = (state.store.clone(), table.clone());
+    let found = spawn_unsend(move || async move { value_at(&store, &table2, &key, at).await })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            )
+        })??;
     Ok(Json(
         json!({"table": table, "key": text, "at": found.at, "item": found.item}),
     ))

@@ -120,11 +120,6 @@ impl JobCatalog {
         }
     }
 
-    /// The catalog table's name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     fn aws<E>(&self, operation: &'static str, err: &rewind_aws::SdkError<E>) -> JobError
     where
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata

@@ -48,11 +48,6 @@ impl JobStatus {
             JobStatus::FailedResumable => "failed_resumable",
         }
     }
-
-    /// Whether the job will not change any more.
-    pub fn is_final(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
-    }
 }
 
 /// How far a running job is.
@@ -152,6 +147,5 @@ mod tests {
                 serde_json::json!(status.as_str())
             );
         }
-        assert!(JobStatus::Failed.is_final() && !JobStatus::FailedResumable.is_final());
     }
 }
