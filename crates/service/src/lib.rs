@@ -6,8 +6,10 @@
 //!   conditional update, progress written every few seconds, a restart's orphaned jobs marked
 //!   resumable.
 //! - [`api`]: the REST router (`rewind serve`): tables and their windows, restore jobs.
+//! - [`notify`]: SNS notifications of jobs that ended and of capture lag over a threshold.
 
 pub mod api;
 pub mod jobs;
+pub mod notify;
 
 pub use jobs::{Claim, JobCatalog, JobError, JobKind, JobRecord, JobStatus, NewJob, Progress};

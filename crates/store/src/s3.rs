@@ -167,14 +167,14 @@ where
     }
     // One rule for every AWS call (rewind_aws): throttling, 5xx, timeouts and lost connections
     // retry; construction failures and other client errors do not.
-    let retryable = rewind_aws::classify(&err).retryable;
-    let mut message = DisplayErrorContext(&err).to_string();
-    if let Some(code) = &code {
-        message = format!("{code}: {message}");
-    }
-    if let Some(status) = status {
-        message = format!("HTTP {status} {message}");
-    }
+    // Its message is S3's own ("NoSuchBucket: The specified bucket does not exist"), not the
+    // raw response: it reaches people (CLI errors, job records, notifications).
+    let class = rewind_aws::classify(&err);
+    let retryable = class.retryable;
+    let message = match status {
+        Some(status) => format!("HTTP {status} {}", class.message),
+        None => class.message,
+    };
     StoreError::Other {
         op,
         key,

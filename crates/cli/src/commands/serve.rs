@@ -1,11 +1,16 @@
 //! `rewind serve`: the REST API on this machine (the router is `rewind_service::api`). Jobs run
 //! as tasks of the server and live in the job catalog table; at start, the jobs this server left
-//! running (it was killed) are marked resumable. SIGTERM and SIGINT stop it cleanly (exit 0).
+//! running (it was killed) are marked resumable. With `--sns-topic`, every job's end and every
+//! table's capture lag crossing `--lag-alert-after` are published there. SIGTERM and SIGINT
+//! stop it cleanly (exit 0).
 
 use anyhow::Context;
+use rewind_service::api::runner::announce_end;
 use rewind_service::api::{router, ApiState};
 use rewind_service::jobs::JobCatalog;
+use rewind_service::notify::{watch_lag, LagWatch, Notifier};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Arguments of `rewind serve`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +28,16 @@ pub struct Args {
     /// restart finds the jobs it left). Default: serve@HOST.
     #[arg(long)]
     worker_id: Option<String>,
+    /// SNS topic ARN for notifications: jobs that end (succeeded, failed, stopped) and capture
+    /// lag over --lag-alert-after. Without it, nothing is published.
+    #[arg(long)]
+    sns_topic: Option<String>,
+    /// Capture lag (seconds from a table's watermark to now) that is announced on the topic.
+    #[arg(long, default_value_t = 900)]
+    lag_alert_after: i64,
+    /// How often every table's lag is checked, in seconds.
+    #[arg(long, default_value_t = 60)]
+    lag_check_every: u64,
 }
 
 /// Runs the server until SIGTERM or SIGINT.
@@ -40,13 +55,30 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
         )
     });
-    let orphaned = jobs.fail_orphans(&worker).await?;
+    if args.lag_check_every == 0 {
+        anyhow::bail!("--lag-check-every must be at least 1 second");
+    }
+    let notifier = match &args.sns_topic {
+        Some(topic) => Notifier::sns(aws_sdk_sns::Client::new(&sdk), topic),
+        None => Notifier::disabled(),
+    };
+    let state = Arc::new(ApiState {
+        store,
+        jobs,
+        worker,
+        dynamodb,
+        notifier,
+    });
+    let orphaned = state.jobs.fail_orphans(&state.worker).await?;
     if !orphaned.is_empty() {
         eprintln!(
             "{} job(s) this server left running are marked resumable: {}",
             orphaned.len(),
             orphaned.join(", ")
         );
+        for job in &orphaned {
+            announce_end(&state, job).await;
+        }
     }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -54,16 +86,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     // The first line of stdout, so scripts and tests can find a port chosen by the system.
     println!("listening on http://{address}");
-    let state = Arc::new(ApiState {
-        store,
-        jobs,
-        worker,
-        dynamodb,
+    let lag_watch = state.notifier.topic().is_some().then(|| {
+        tokio::spawn(watch_lag(
+            state.store.clone(),
+            state.notifier.clone(),
+            LagWatch::new(args.lag_alert_after),
+            Duration::from_secs(args.lag_check_every),
+        ))
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(stop_signal())
         .await
         .context("serving")?;
+    if let Some(task) = lag_watch {
+        task.abort();
+    }
     eprintln!("stopped");
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod runner;
 pub mod tables;
 
 use crate::jobs::{JobCatalog, JobKind, JobRecord};
+use crate::notify::Notifier;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Json;
@@ -40,6 +41,8 @@ pub struct ApiState {
     pub worker: String,
     /// DynamoDB, for the tables full backups scan.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Where a job's end is announced.
+    pub notifier: Notifier,
 }
 
 /// The router, with `state` shared by every handler.

@@ -3,6 +3,7 @@
 
 use super::ApiState;
 use crate::jobs::{Claim, JobError, Progress};
+use crate::notify::Notification;
 use rewind_replay::dry_run::dry_run;
 use rewind_replay::restore::{restore, RestoreProgress, RestoreRequest};
 use rewind_replay::target::{open_target, TargetUrl, WriteStats};
@@ -84,8 +85,9 @@ where
 
 /// Claims the job for this server, runs `work` (see [`spawn_unsend`]), and records its report
 /// (`Ok`) or its error (`Err`, the job `failed`: posting the same request again resumes a
-/// restore from its journal). A failure to update the catalog itself is logged; the job then
-/// stays `running`, and this server's next start marks it resumable.
+/// restore from its journal), then announces the end ([`announce_end`]). A failure to update
+/// the catalog itself is logged; the job then stays `running`, and this server's next start
+/// marks it resumable (and announces that).
 pub fn spawn_job<F, Fut>(state: Arc<ApiState>, job_id: String, work: F)
 where
     F: FnOnce(Arc<ApiState>) -> Fut + Send + 'static,
@@ -104,12 +106,30 @@ where
                 tracing::warn!(job = %job_id, error = %message, "job failed");
                 (message, false)
             });
-            state.jobs.finish(&job_id, &state.worker, outcome).await
+            state.jobs.finish(&job_id, &state.worker, outcome).await?;
+            announce_end(&state, &job_id).await;
+            Ok::<_, JobError>(())
         };
         if let Err(e) = run.await {
             tracing::error!(job = %job_id, error = %e, "the job's outcome could not be recorded");
         }
     });
+}
+
+/// Publishes the end of job `job_id` as the catalog now holds it (see
+/// [`crate::notify::Notifier::announce`]).
+pub async fn announce_end(state: &ApiState, job_id: &str) {
+    match state.jobs.get(job_id).await {
+        Ok(Some(job)) => {
+            if let Some(note) = Notification::job_ended(&job) {
+                state.notifier.announce(&note).await;
+            }
+        }
+        Ok(None) => tracing::warn!(job = %job_id, "job vanished from the catalog; not announced"),
+        Err(e) => {
+            tracing::warn!(job = %job_id, error = %e, "job not announced: the catalog could not be read")
+        }
+    }
 }
 
 /// Writes the job's progress every [`PROGRESS_EVERY`] until aborted.
