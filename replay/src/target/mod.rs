@@ -50,7 +50,12 @@ impl std::str::FromStr for TargetUrl {
             let mut region = None;
             for pair in query.into_iter().flat_map(|q| q.split('&')) {
                 match pair.split_once('=') {
-                    Some(("region", r)) if !r.is_empty() => region = Some(r.to_string()),
+                    Some(("region", r)) if is_region_name(r) => region = Some(r.to_string()),
+                    Some(("region", r)) => {
+                        return Err(bad(&format!(
+                            "region {r:?} is not a region name (letters, digits and -, such as eu-west-1)"
+                        )))
+                    }
                     _ => return Err(bad(&format!("unknown parameter {pair:?} (only region=R)"))),
                 }
             }
@@ -67,6 +72,16 @@ impl std::str::FromStr for TargetUrl {
         }
         Err(bad("unknown scheme"))
     }
+}
+
+/// Whether `region` can be a region name: what the AWS SDK accepts in an endpoint's host (1-63
+/// letters, digits and `-`, not starting with `-`); anything else fails every call, late.
+fn is_region_name(region: &str) -> bool {
+    (1..=63).contains(&region.len())
+        && !region.starts_with('-')
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 impl std::fmt::Display for TargetUrl {
@@ -247,6 +262,10 @@ mod url_tests {
         for bad in [
             "dynamodb://",
             "dynamodb://abc?colour=red",
+            "dynamodb://abc?region=",
+            "dynamodb://abc?region=//",
+            "dynamodb://abc?region=a b",
+            "dynamodb://abc?region=-eu",
             "ftp://x",
             "/plain/path",
         ] {

@@ -2,11 +2,12 @@
 //! job. The table need not be in the store yet (a backup may come before capture); it must exist
 //! in DynamoDB with a stream whose view type can support restores, checked before any job exists.
 
-use super::error::ApiError;
+use super::error::{unknown_if_too_long, ApiError};
 use super::runner::spawn_backup;
 use super::{accepted, job_of_kind, ApiState};
 use crate::jobs::{JobKind, JobRecord, NewJob};
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -26,9 +27,9 @@ pub struct BackupBody {
 /// `POST /backups`: 202 and the job, or a 4xx saying what is wrong (and no job).
 pub async fn create(
     State(state): State<Arc<ApiState>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body: BackupBody = serde_json::from_slice(&body)
+    let body: BackupBody = serde_json::from_slice(&body?)
         .map_err(|e| ApiError::bad_request(format!("request body: {e}")))?;
     rewind_catalog::layout::validate_table(&body.table)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -87,7 +88,9 @@ pub async fn create(
 /// `GET /backups/{id}`: the job; 404 for an unknown id.
 pub async fn status(
     State(state): State<Arc<ApiState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobRecord>, ApiError> {
+    let Path(id) = id?;
+    unknown_if_too_long(&id, "backup")?;
     job_of_kind(&state, &id, JobKind::Backup).await
 }

@@ -2,6 +2,7 @@
 //! ..., and what helps: the restorable window, the nearest points}`). Bad input is a 4xx and
 //! creates no job; a failure of the system is a 5xx.
 
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -40,6 +41,47 @@ impl ApiError {
     /// 404: no such table or job.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// What axum refused before a handler ran (a path segment that is not UTF-8, a body over
+    /// the size limit), with axum's status and text, in the API's JSON shape.
+    fn rejection(status: StatusCode, text: String) -> Self {
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            s if s.is_client_error() => "bad_request",
+            _ => "internal",
+        };
+        ApiError::new(status, code, text)
+    }
+}
+
+/// The longest job id the catalog can hold: DynamoDB's partition key limit, 2048 bytes. A longer
+/// id is no job (404); asking DynamoDB would be a ValidationException, a 500.
+pub const MAX_JOB_ID_BYTES: usize = 2048;
+
+/// 404 for an id longer than [`MAX_JOB_ID_BYTES`], before the catalog is asked.
+pub fn unknown_if_too_long(id: &str, kind: &str) -> Result<(), ApiError> {
+    if id.len() > MAX_JOB_ID_BYTES {
+        return Err(ApiError::not_found(
+            "unknown_job",
+            format!(
+                "no {kind} job has an id of {} bytes (job ids are at most {MAX_JOB_ID_BYTES})",
+                id.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        ApiError::rejection(e.status(), e.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        ApiError::rejection(e.status(), e.body_text())
     }
 }
 
@@ -96,6 +138,13 @@ impl From<ReplayError> for ApiError {
                 "store_unavailable",
                 message,
             ),
+            ReplayError::Aws {
+                retryable: true, ..
+            } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "dynamodb_unavailable",
+                message,
+            ),
             _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
         }
     }
@@ -109,5 +158,46 @@ impl From<crate::jobs::JobError> for ApiError {
             StatusCode::INTERNAL_SERVER_ERROR
         };
         ApiError::new(status, "job_catalog", e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_no_job_can_have_is_unknown_before_dynamodb_is_asked() {
+        assert!(unknown_if_too_long(&"r".repeat(MAX_JOB_ID_BYTES), "restore").is_ok());
+        let e = unknown_if_too_long(&"é".repeat(MAX_JOB_ID_BYTES / 2 + 1), "restore").unwrap_err();
+        assert_eq!((e.status, e.code), (StatusCode::NOT_FOUND, "unknown_job"));
+    }
+
+    #[test]
+    fn dynamodb_failures_that_may_pass_on_retry_are_503_the_others_500() {
+        let aws = |retryable| ReplayError::Aws {
+            operation: "DescribeTable",
+            target: "dynamodb://t".into(),
+            message: "throttled".into(),
+            retryable,
+        };
+        let e = ApiError::from(aws(true));
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::SERVICE_UNAVAILABLE, "dynamodb_unavailable")
+        );
+        assert_eq!(
+            ApiError::from(aws(false)).status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn rejections_keep_their_status_in_the_json_shape() {
+        let e = ApiError::rejection(StatusCode::PAYLOAD_TOO_LARGE, "too big".into());
+        assert_eq!(e.code, "too_large");
+        assert_eq!(
+            ApiError::rejection(StatusCode::BAD_REQUEST, "x".into()).code,
+            "bad_request"
+        );
     }
 }

@@ -9,12 +9,15 @@
 //!   error ([`restores`]). A request that cannot succeed (unknown table, a point outside the
 //!   window, a bad target or copy option, a target that exists) is answered 4xx with what is
 //!   wrong, and no job is created.
+//! - `GET /openapi.json`: this API's OpenAPI document, kept in `crates/service/openapi.json`
+//!   ([`openapi`]).
 //!
 //! Jobs run as tokio tasks of the server ([`runner`]) and live in the job catalog, so a client
 //! polls the catalog, not the server's memory.
 
 pub mod backups;
 pub mod error;
+pub mod openapi;
 pub mod restores;
 pub mod runner;
 pub mod tables;
@@ -55,6 +58,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/restores/{id}", get(restores::status))
         .route("/backups", post(backups::create))
         .route("/backups/{id}", get(backups::status))
+        .route("/openapi.json", get(openapi::document))
         .with_state(state)
 }
 

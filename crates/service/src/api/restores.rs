@@ -4,13 +4,19 @@
 //! is inside the restorable window, the target URL and the copy options are valid, and the
 //! target does not exist (unless `into_existing`). Only then is a job created (202 with its id)
 //! and run by this server; its progress, report or error are read back with the GET.
+//!
+//! Over the API, a key filter names its keys inline (`prefix:TEXT` or JSON): `file:PATH` would
+//! read any file the server can, so it is refused. A target that cannot be used for a reason
+//! other than a retryable failure (an S3 bucket that does not exist, access denied) is refused
+//! with 422 `target_unusable`.
 
-use super::error::ApiError;
+use super::error::{unknown_if_too_long, ApiError};
 use super::runner::{spawn_restore, RestoreJob};
 use super::tables::known_table;
 use super::{accepted, job_of_kind, ApiState};
 use crate::jobs::{JobKind, JobRecord, NewJob};
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -53,9 +59,9 @@ pub struct RestoreBody {
 /// `POST /restores`: 202 and the job, or a 4xx saying what is wrong (and no job).
 pub async fn create(
     State(state): State<Arc<ApiState>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body: RestoreBody = serde_json::from_slice(&body)
+    let body: RestoreBody = serde_json::from_slice(&body?)
         .map_err(|e| ApiError::bad_request(format!("request body: {e}")))?;
     known_table(&state, &body.table).await?;
     let at: AtSpec = body
@@ -63,6 +69,15 @@ pub async fn create(
         .parse()
         .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
     let url: TargetUrl = body.to.parse().map_err(ApiError::from)?;
+    if let Some(path) = body
+        .key_filter
+        .as_deref()
+        .and_then(|f| f.strip_prefix("file:"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "key_filter \"file:{path}\": the API does not read the server's files; send the keys inline (a DynamoDB JSON key or an array of keys) or prefix:TEXT"
+        )));
+    }
     let copy = CopySpec::from_options(body.key_filter.as_deref(), &body.mask)?;
 
     // What the job would refuse, refused now: the window, the copy options, the target.
@@ -72,7 +87,7 @@ pub async fn create(
     let plan = plan_restore(&catalog, at, &PlanOptions::default())?;
     let scope = copy.resolve(plan.description.as_ref(), &plan.key_names)?;
     if !body.dry_run {
-        let target = open_target(&url).await?;
+        let target = open_target(&url).await.map_err(target_error)?;
         target
             .precheck(&PrepareContext {
                 description: plan.description.clone(),
@@ -85,7 +100,8 @@ pub async fn create(
                 buckets: plan.buckets,
                 scope,
             })
-            .await?;
+            .await
+            .map_err(target_error)?;
     }
 
     let job = state
@@ -124,10 +140,31 @@ pub async fn create(
     Ok(accepted(&job, "restores"))
 }
 
+/// What checking the target answered, as the API's error: bad input (it exists, a bad URL) and
+/// retryable failures as everywhere; any other failure is the target the request names being
+/// unusable (a bucket that does not exist, access denied), not the service failing.
+fn target_error(e: ReplayError) -> ApiError {
+    let retryable = match &e {
+        ReplayError::Aws { retryable, .. } => *retryable,
+        ReplayError::Store(s) => s.is_retryable(),
+        _ => false,
+    };
+    if e.is_bad_input() || retryable {
+        return e.into();
+    }
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "target_unusable",
+        format!("the target cannot be used: {e}"),
+    )
+}
+
 /// `GET /restores/{id}`: the job as the catalog holds it; 404 for an unknown id.
 pub async fn status(
     State(state): State<Arc<ApiState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobRecord>, ApiError> {
+    let Path(id) = id?;
+    unknown_if_too_long(&id, "restore")?;
     job_of_kind(&state, &id, JobKind::Restore).await
 }

@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::runner::spawn_unsend;
 use super::ApiState;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use rewind_replay::history::{history, parse_key, value_at};
@@ -24,8 +25,9 @@ pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Vec<TableSu
 /// One table; 404 when the store does not back it up.
 pub async fn one(
     State(state): State<Arc<ApiState>>,
-    Path(table): Path<String>,
+    table: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TableSummary>, ApiError> {
+    let Path(table) = table?;
     known_table(&state, &table).await?;
     Ok(Json(
         summarize(&state.store, &table, &Default::default()).await?,
@@ -37,9 +39,10 @@ pub async fn one(
 /// key is DynamoDB JSON or plain JSON (`{"pk":"USER#1","sk":"PROFILE"}`).
 pub async fn item(
     State(state): State<Arc<ApiState>>,
-    Path(table): Path<String>,
+    table: Result<Path<String>, PathRejection>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
+    let Path(table) = table?;
     known_table(&state, &table).await?;
     let text = query
         .get("key")
