@@ -30,6 +30,7 @@ forbid rewind-catalog rewind-capture rewind-replay rewind-compactor aws-sdk-dyna
 forbid rewind-replay rewind-capture rewind-compactor aws-sdk-dynamodbstreams lambda_runtime aws_lambda_events
 forbid rewind-compactor rewind-capture aws-sdk-dynamodbstreams aws_lambda_events
 forbid rewind-service rewind-capture aws-sdk-dynamodbstreams aws_lambda_events
+forbid rewind-api-lambda rewind-capture aws-sdk-dynamodbstreams
 forbid rewind-store rewind-catalog rewind-capture rewind-replay
 forbid rewind-format rewind-store rewind-catalog
 

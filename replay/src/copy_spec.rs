@@ -237,13 +237,27 @@ impl CopySpec {
     /// The copy the CLI's and the API's options ask for: `--key-filter` (or `key_filter`) and
     /// each `--mask`, the HMAC key from [`MASK_KEY_ENV`].
     pub fn from_options(key_filter: Option<&str>, masks: &[String]) -> Result<Self> {
+        CopySpec::from_options_with_key(
+            key_filter,
+            masks,
+            std::env::var_os(MASK_KEY_ENV).map(|k| k.into_encoded_bytes()),
+        )
+    }
+
+    /// [`CopySpec::from_options`] with the HMAC key given (a server reads it once, from the
+    /// environment or Secrets Manager).
+    pub fn from_options_with_key(
+        key_filter: Option<&str>,
+        masks: &[String],
+        hmac_key: Option<Vec<u8>>,
+    ) -> Result<Self> {
         CopySpec::new(
             key_filter.map(KeyFilter::parse).transpose()?,
             masks
                 .iter()
                 .map(|m| MaskRule::parse(m))
                 .collect::<Result<_>>()?,
-            std::env::var_os(MASK_KEY_ENV).map(|k| k.into_encoded_bytes()),
+            hmac_key,
         )
     }
 

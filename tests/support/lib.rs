@@ -7,6 +7,7 @@
 //! broken harness would look like a green build.
 
 pub mod changelog;
+pub mod http;
 
 use std::io::Write as _;
 use std::net::{TcpStream, ToSocketAddrs};

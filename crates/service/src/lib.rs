@@ -6,10 +6,12 @@
 //!   conditional update, progress written every few seconds, a restart's orphaned jobs marked
 //!   resumable.
 //! - [`api`]: the REST router (`rewind serve`): tables and their windows, restore jobs.
+//! - [`mask_key`]: the HMAC key of masked copies, from the environment or Secrets Manager.
 //! - [`notify`]: SNS notifications of jobs that ended and of capture lag over a threshold.
 
 pub mod api;
 pub mod jobs;
+pub mod mask_key;
 pub mod notify;
 
 pub use jobs::{Claim, JobCatalog, JobError, JobKind, JobRecord, JobStatus, NewJob, Progress};

@@ -59,7 +59,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     let store = super::open_store(&args.store).await?;
     let target_url: TargetUrl = args.to.parse()?;
     let req = RestoreRequest {
-        copy: args.copy.spec()?,
+        copy: args.copy.spec().await?,
         table: args.table.clone(),
         at: args.at,
         into_existing: args.into_existing,

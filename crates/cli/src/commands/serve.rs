@@ -5,9 +5,10 @@
 //! stop it cleanly (exit 0).
 
 use anyhow::Context;
-use rewind_service::api::runner::announce_end;
+use rewind_service::api::runner::{announce_end, JobRunner};
 use rewind_service::api::{router, ApiState};
 use rewind_service::jobs::JobCatalog;
+use rewind_service::mask_key::MaskKey;
 use rewind_service::notify::{watch_lag, LagWatch, Notifier};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +59,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if args.lag_check_every == 0 {
         anyhow::bail!("--lag-check-every must be at least 1 second");
     }
+    let mask_key = MaskKey::from_env(&aws_sdk_secretsmanager::Client::new(&sdk))
+        .await
+        .context("reading the mask key")?;
     let notifier = match &args.sns_topic {
         Some(topic) => Notifier::sns(aws_sdk_sns::Client::new(&sdk), topic),
         None => Notifier::disabled(),
@@ -68,6 +72,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         worker,
         dynamodb,
         notifier,
+        runner: JobRunner::InProcess,
+        mask_key,
     });
     let orphaned = state.jobs.fail_orphans(&state.worker).await?;
     if !orphaned.is_empty() {

@@ -50,7 +50,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         target.as_ref(),
         &plan,
         &ReconstructOptions::default(),
-        &args.copy.spec()?,
+        &args.copy.spec().await?,
     )
     .await
     .with_context(|| format!("verifying {url} against {} at {}", args.table, args.at))?;

@@ -7,25 +7,10 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One HTTP/1.1 request (Connection: close); the status and the JSON body.
 pub async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, payload) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let json = serde_json::from_str(payload)
-        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {payload}"));
-    (status, json)
+    rewind_e2e::http::request_json(addr, method, path, body).await
 }
 
 /// Kills the server when a failed assertion unwinds past it.
@@ -45,8 +30,23 @@ pub fn start_server(store: &str, catalog_table: &str) -> (Server, String) {
 
 /// [`start_server`] with more arguments for `rewind serve`.
 pub fn start_server_with(store: &str, catalog_table: &str, extra: &[&str]) -> (Server, String) {
+    start_server_env(
+        store,
+        catalog_table,
+        extra,
+        Command::new(env!("CARGO_BIN_EXE_rewind")),
+    )
+}
+
+/// [`start_server_with`], run by `command` (`rewind` with its environment set).
+pub fn start_server_env(
+    store: &str,
+    catalog_table: &str,
+    extra: &[&str],
+    mut command: Command,
+) -> (Server, String) {
     let mut server = Server(
-        Command::new(env!("CARGO_BIN_EXE_rewind"))
+        command
             .args([
                 "serve",
                 "--store",

@@ -3,7 +3,7 @@
 //! in DynamoDB with a stream whose view type can support restores, checked before any job exists.
 
 use super::error::{unknown_if_too_long, ApiError};
-use super::runner::spawn_backup;
+use super::runner::launch_backup;
 use super::{accepted, job_of_kind, ApiState};
 use crate::jobs::{JobKind, JobRecord, NewJob};
 use axum::body::Bytes;
@@ -81,7 +81,7 @@ pub async fn create(
             request: json!({"table": body.table}).to_string(),
         })
         .await?;
-    spawn_backup(Arc::clone(&state), job.job_id.clone(), body.table);
+    launch_backup(&state, job.job_id.clone(), body.table).await?;
     Ok(accepted(&job, "backups"))
 }
 

@@ -12,8 +12,9 @@
 //! - `GET /openapi.json`: this API's OpenAPI document, kept in `crates/service/openapi.json`
 //!   ([`openapi`]).
 //!
-//! Jobs run as tokio tasks of the server ([`runner`]) and live in the job catalog, so a client
-//! polls the catalog, not the server's memory.
+//! Jobs live in the job catalog, so a client polls the catalog, not a server's memory. Who runs
+//! them is the state's [`runner::JobRunner`]: tasks of `rewind serve`, or one Step Functions
+//! execution per job behind the API Lambda.
 
 pub mod backups;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod runner;
 pub mod tables;
 
 use crate::jobs::{JobCatalog, JobKind, JobRecord};
+use crate::mask_key::MaskKey;
 use crate::notify::Notifier;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -30,6 +32,7 @@ use axum::Json;
 use axum::Router;
 use error::ApiError;
 use rewind_store::Store;
+use runner::JobRunner;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -46,6 +49,10 @@ pub struct ApiState {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Where a job's end is announced.
     pub notifier: Notifier,
+    /// Who runs accepted jobs.
+    pub runner: JobRunner,
+    /// The HMAC key of masked copies (`hmac` masks are refused without one).
+    pub mask_key: MaskKey,
 }
 
 /// The router, with `state` shared by every handler.

@@ -11,7 +11,7 @@
 //! with 422 `target_unusable`.
 
 use super::error::{unknown_if_too_long, ApiError};
-use super::runner::{spawn_restore, RestoreJob};
+use super::runner::{launch_restore, RestoreJob};
 use super::tables::known_table;
 use super::{accepted, job_of_kind, ApiState};
 use crate::jobs::{JobKind, JobRecord, NewJob};
@@ -78,7 +78,11 @@ pub async fn create(
             "key_filter \"file:{path}\": the API does not read the server's files; send the keys inline (a DynamoDB JSON key or an array of keys) or prefix:TEXT"
         )));
     }
-    let copy = CopySpec::from_options(body.key_filter.as_deref(), &body.mask)?;
+    let copy = CopySpec::from_options_with_key(
+        body.key_filter.as_deref(),
+        &body.mask,
+        state.mask_key.bytes(),
+    )?;
 
     // What the job would refuse, refused now: the window, the copy options, the target.
     let catalog = rewind_catalog::load_catalog(state.store.as_ref(), &body.table, at.second())
@@ -128,15 +132,16 @@ pub async fn create(
         reconstruct: Default::default(),
         copy,
     };
-    spawn_restore(
-        Arc::clone(&state),
+    launch_restore(
+        &state,
         RestoreJob {
             job_id: job.job_id.clone(),
             request,
             target: url,
             dry_run: body.dry_run,
         },
-    );
+    )
+    .await?;
     Ok(accepted(&job, "restores"))
 }
 

@@ -1,9 +1,13 @@
-//! Running a job on this server: claim it (one worker only), run it with its progress written to
-//! the catalog every few seconds, then record its report or its error.
+//! Running the jobs the API accepts. `rewind serve` runs them as tasks of the server: claim
+//! (one worker only), run with progress written to the catalog every few seconds, record the
+//! report or the error, announce the end. The API Lambda cannot work after it has answered, so
+//! it starts one Step Functions execution per job instead, whose tasks update the same job item.
 
+use super::error::ApiError;
 use super::ApiState;
-use crate::jobs::{Claim, JobError, Progress};
+use crate::jobs::{Claim, JobError, JobKind, Progress};
 use crate::notify::Notification;
+use axum::http::StatusCode;
 use rewind_replay::dry_run::dry_run;
 use rewind_replay::restore::{restore, RestoreProgress, RestoreRequest};
 use rewind_replay::target::{open_target, TargetUrl, WriteStats};
@@ -13,6 +17,21 @@ use std::time::{Duration, Instant};
 
 /// How often a running job's progress is written.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// Who runs the jobs the API accepts.
+#[derive(Debug, Clone)]
+pub enum JobRunner {
+    /// Tasks of this process (`rewind serve`).
+    InProcess,
+    /// One execution of this state machine per job (the API Lambda), named after the job id
+    /// (so a retried start cannot run a job twice) with input `{"job_id", "kind", "table"}`.
+    StepFunctions {
+        /// The Step Functions client.
+        client: aws_sdk_sfn::Client,
+        /// The state machine that runs jobs.
+        state_machine_arn: String,
+    },
+}
 
 /// A restore job, ready to run.
 #[derive(Debug)]
@@ -25,6 +44,96 @@ pub struct RestoreJob {
     pub target: TargetUrl,
     /// Only plan and count.
     pub dry_run: bool,
+}
+
+/// Starts a created restore job with the state's [`JobRunner`]. An error means it could not be
+/// started; the job is then marked failed with that error.
+pub async fn launch_restore(state: &Arc<ApiState>, job: RestoreJob) -> Result<(), ApiError> {
+    match &state.runner {
+        JobRunner::InProcess => {
+            spawn_restore(Arc::clone(state), job);
+            Ok(())
+        }
+        JobRunner::StepFunctions { .. } => {
+            start_execution(state, &job.job_id, JobKind::Restore, &job.request.table).await
+        }
+    }
+}
+
+/// Starts a created full backup job of `table` (see [`launch_restore`]).
+pub async fn launch_backup(
+    state: &Arc<ApiState>,
+    job_id: String,
+    table: String,
+) -> Result<(), ApiError> {
+    match &state.runner {
+        JobRunner::InProcess => {
+            spawn_backup(Arc::clone(state), job_id, table);
+            Ok(())
+        }
+        JobRunner::StepFunctions { .. } => {
+            start_execution(state, &job_id, JobKind::Backup, &table).await
+        }
+    }
+}
+
+/// Starts the job's Step Functions execution; if that fails, the job is marked failed (it will
+/// never run) and the answer is 502 naming the job.
+async fn start_execution(
+    state: &ApiState,
+    job_id: &str,
+    kind: JobKind,
+    table: &str,
+) -> Result<(), ApiError> {
+    let JobRunner::StepFunctions {
+        client,
+        state_machine_arn,
+    } = &state.runner
+    else {
+        unreachable!("only called for the Step Functions runner");
+    };
+    let input = serde_json::json!({"job_id": job_id, "kind": kind, "table": table});
+    let started = client
+        .start_execution()
+        .state_machine_arn(state_machine_arn)
+        .name(job_id)
+        .input(input.to_string())
+        .send()
+        .await;
+    let error = match started {
+        Ok(out) => {
+            tracing::info!(job = %job_id, execution = %out.execution_arn(), "job execution started");
+            return Ok(());
+        }
+        // The same name: this job's execution exists already (a retried request).
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_execution_already_exists()) =>
+        {
+            return Ok(())
+        }
+        Err(e) => rewind_aws::classify(&e).message,
+    };
+    let message = format!("Step Functions StartExecution on {state_machine_arn}: {error}");
+    let recorded = async {
+        if let Claim::Won(_) = state.jobs.claim(job_id, &state.worker).await? {
+            state
+                .jobs
+                .finish(job_id, &state.worker, Err((message.clone(), false)))
+                .await?;
+        }
+        Ok::<_, JobError>(())
+    }
+    .await;
+    if let Err(e) = recorded {
+        tracing::error!(job = %job_id, error = %e, "a job that could not start stays queued");
+    }
+    announce_end(state, job_id).await;
+    Err(ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "runner_unavailable",
+        format!("job {job_id} could not be started and is marked failed: {message}"),
+    ))
 }
 
 /// Runs a restore job on this server (see [`spawn_job`]), its progress written as it goes.
