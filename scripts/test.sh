@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every check: scripts/test.sh [extra args for cargo test]
 #
-# Sets up the Python tools in .venv (moto server, pyarrow, DuckDB; pinned in
+# Sets up the Python tools in .venv (moto server, pyarrow, DuckDB, schemathesis and
+# openapi-spec-validator for the REST API; pinned in
 # scripts/requirements-test.txt, reinstalled only when that file changes), starts moto server
 # on a free local port for the AWS-facing tests, then runs rustfmt, clippy and the whole
 # workspace's tests against it (all three run; the script fails if any failed). moto is

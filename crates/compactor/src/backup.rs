@@ -29,7 +29,23 @@ use rewind_store::Store;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
+
+/// How far a running backup is, for a job's progress: read while the backup runs.
+#[derive(Debug, Default)]
+pub struct BackupProgress {
+    /// Items scanned so far.
+    pub items_scanned: AtomicU64,
+    /// The table's item count as DynamoDB last estimated it (updated about every six hours);
+    /// 0 until described.
+    pub items_expected: AtomicU64,
+    /// Snapshot buckets written.
+    pub buckets_written: AtomicU64,
+    /// Snapshot buckets in all (0 until known).
+    pub buckets_total: AtomicU64,
+}
 
 /// How the backup runs.
 #[derive(Debug, Clone)]
@@ -44,6 +60,8 @@ pub struct BackupOptions {
     pub buckets: Option<u32>,
     /// Where spill files go.
     pub spill_dir: Option<PathBuf>,
+    /// Updated as the backup runs.
+    pub progress: Arc<BackupProgress>,
 }
 
 impl Default for BackupOptions {
@@ -53,6 +71,7 @@ impl Default for BackupOptions {
             margin_ms: 5_000,
             buckets: None,
             spill_dir: None,
+            progress: Arc::default(),
         }
     }
 }
@@ -118,6 +137,14 @@ pub async fn backup_from(
         let items = description.item_count.unwrap_or(0).max(0) as u64;
         (items / 50_000).max(1).next_power_of_two().clamp(16, 1024) as u32
     });
+    let progress = &opts.progress;
+    progress.items_expected.store(
+        description.item_count.unwrap_or(0).max(0) as u64,
+        Ordering::Relaxed,
+    );
+    progress
+        .buckets_total
+        .store(u64::from(buckets), Ordering::Relaxed);
 
     let spill = SpillDir::new(opts.spill_dir.as_deref())?;
     let writer = spill.writer();
@@ -133,6 +160,7 @@ pub async fn backup_from(
             scan_start_ms,
             buckets,
             writer.sender(),
+            progress,
         )
     }))
     .await;
@@ -163,6 +191,7 @@ pub async fn backup_from(
             rows.extend(batch_to_records(&format!("scan of {table}"), &batch, 0)?);
         }
         snapshot.write_bucket(bucket, rows).await?;
+        progress.buckets_written.fetch_add(1, Ordering::Relaxed);
     }
     let run_id = snapshot.run_id().to_string();
     let committed = snapshot
@@ -249,6 +278,7 @@ async fn scan_segment(
     stamp_ms: i64,
     buckets: u32,
     spill: SpillSender,
+    progress: &BackupProgress,
 ) -> Result<u64> {
     let table = source.table();
     let mut items = 0u64;
@@ -268,6 +298,7 @@ async fn scan_segment(
                     }
                 }
                 items += 1;
+                progress.items_scanned.fetch_add(1, Ordering::Relaxed);
             }
             // `false` when the writer failed; `finish` reports why.
             by_bucket

@@ -14,6 +14,7 @@ use rewind_format::{ChangeRecord, EventName};
 use rewind_replay::whole_life::check_whole_life;
 use rewind_replay::window::{restorable_window, WholeLife};
 use rewind_store::Store;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// The backup's scan: 10 minutes after the stream began.
 const SCAN_MS: i64 = T0_MS + 600_000;
@@ -57,10 +58,20 @@ async fn store_with_backup(
         items: scanned_items(items),
         now_ms: SCAN_MS,
     };
-    let report = backup_from(&store, &source, &BackupOptions::default())
-        .await
-        .unwrap();
+    let options = BackupOptions::default();
+    let report = backup_from(&store, &source, &options).await.unwrap();
     assert!(report.committed);
+    // What a job's progress reads while the backup runs ends at the report's counts.
+    let progress = &options.progress;
+    assert_eq!(progress.items_scanned.load(Relaxed), report.items);
+    assert_eq!(
+        progress.buckets_total.load(Relaxed),
+        u64::from(report.buckets)
+    );
+    assert_eq!(
+        progress.buckets_written.load(Relaxed),
+        u64::from(report.buckets)
+    );
     (dir, store)
 }
 

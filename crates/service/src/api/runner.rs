@@ -8,6 +8,7 @@ use super::ApiState;
 use crate::jobs::{Claim, JobError, JobKind, Progress};
 use crate::notify::Notification;
 use axum::http::StatusCode;
+use rewind_compactor::backup::{BackupOptions, BackupProgress};
 use rewind_replay::dry_run::dry_run;
 use rewind_replay::restore::{restore, RestoreProgress, RestoreRequest};
 use rewind_replay::target::{open_target, TargetUrl, WriteStats};
@@ -141,11 +142,14 @@ pub fn spawn_restore(state: Arc<ApiState>, job: RestoreJob) {
     let job_id = job.job_id.clone();
     spawn_job(state, job_id, move |state| async move {
         let progress = Arc::new(RestoreProgress::default());
-        let reporter = tokio::spawn(report_progress(
-            (*state).clone(),
-            job.job_id.clone(),
-            Arc::clone(&progress),
-        ));
+        let reporter = {
+            let progress = Arc::clone(&progress);
+            tokio::spawn(report_progress(
+                (*state).clone(),
+                job.job_id.clone(),
+                move |elapsed| restore_progress(&progress, elapsed),
+            ))
+        };
         let result = async {
             if job.dry_run {
                 let report = dry_run(&state.store, &job.request).await?;
@@ -165,15 +169,21 @@ pub fn spawn_restore(state: Arc<ApiState>, job: RestoreJob) {
 
 /// Runs a full backup job of `table` on this server.
 pub fn spawn_backup(state: Arc<ApiState>, job_id: String, table: String) {
+    let reported = job_id.clone();
     spawn_job(state, job_id, move |state| async move {
-        let report = rewind_compactor::full_backup(
-            &state.store,
-            &state.dynamodb,
-            &table,
-            &Default::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let options = BackupOptions::default();
+        let reporter = {
+            let progress = Arc::clone(&options.progress);
+            tokio::spawn(report_progress(
+                (*state).clone(),
+                reported,
+                move |elapsed| backup_progress(&progress, elapsed),
+            ))
+        };
+        let result =
+            rewind_compactor::full_backup(&state.store, &state.dynamodb, &table, &options).await;
+        reporter.abort();
+        let report = result.map_err(|e| e.to_string())?;
         Ok(serde_json::to_string(&report).expect("reports serialise"))
     });
 }
@@ -241,24 +251,18 @@ pub async fn announce_end(state: &ApiState, job_id: &str) {
     }
 }
 
-/// Writes the job's progress every [`PROGRESS_EVERY`] until aborted.
-async fn report_progress(state: ApiState, job_id: String, progress: Arc<RestoreProgress>) {
+/// Writes the job's progress, as `read` tells it, every [`PROGRESS_EVERY`] until aborted.
+async fn report_progress(
+    state: ApiState,
+    job_id: String,
+    read: impl Fn(f64) -> Progress + Send + 'static,
+) {
     let started = Instant::now();
     let mut tick = tokio::time::interval(PROGRESS_EVERY);
     tick.tick().await;
     loop {
         tick.tick().await;
-        let done = progress.buckets_done.load(Ordering::Relaxed);
-        let total = progress.buckets_total.load(Ordering::Relaxed);
-        let elapsed = started.elapsed().as_secs_f64();
-        let now = Progress {
-            items: WriteStats::get(&progress.stats.items),
-            bytes: WriteStats::get(&progress.stats.bytes),
-            buckets_done: done,
-            buckets_total: total,
-            eta_seconds: (done > 0 && total > done)
-                .then(|| elapsed / done as f64 * (total - done) as f64),
-        };
+        let now = read(started.elapsed().as_secs_f64());
         if let Err(e) = state
             .jobs
             .report_progress(&job_id, &state.worker, &now)
@@ -269,5 +273,76 @@ async fn report_progress(state: ApiState, job_id: String, progress: Arc<RestoreP
                 return;
             }
         }
+    }
+}
+
+/// Seconds left when `done` of `total` took `elapsed` seconds, if that can be told.
+fn eta(elapsed: f64, done: u64, total: u64) -> Option<f64> {
+    (done > 0 && total > done).then(|| elapsed / done as f64 * (total - done) as f64)
+}
+
+/// A restore's progress: items and bytes written, buckets done.
+fn restore_progress(progress: &RestoreProgress, elapsed: f64) -> Progress {
+    let done = progress.buckets_done.load(Ordering::Relaxed);
+    let total = progress.buckets_total.load(Ordering::Relaxed);
+    Progress {
+        items: WriteStats::get(&progress.stats.items),
+        bytes: WriteStats::get(&progress.stats.bytes),
+        buckets_done: done,
+        buckets_total: total,
+        eta_seconds: eta(elapsed, done, total),
+    }
+}
+
+/// A backup's progress: items scanned (the ETA from DynamoDB's item-count estimate while it
+/// scans), then snapshot buckets written.
+fn backup_progress(progress: &BackupProgress, elapsed: f64) -> Progress {
+    let scanned = progress.items_scanned.load(Ordering::Relaxed);
+    let expected = progress.items_expected.load(Ordering::Relaxed);
+    let done = progress.buckets_written.load(Ordering::Relaxed);
+    let total = progress.buckets_total.load(Ordering::Relaxed);
+    Progress {
+        items: scanned,
+        bytes: 0,
+        buckets_done: done,
+        buckets_total: total,
+        eta_seconds: if done == 0 {
+            eta(elapsed, scanned, expected)
+        } else {
+            None
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_read_from_the_running_work() {
+        let backup = BackupProgress::default();
+        backup.items_expected.store(1000, Ordering::Relaxed);
+        backup.items_scanned.store(250, Ordering::Relaxed);
+        backup.buckets_total.store(16, Ordering::Relaxed);
+        let p = backup_progress(&backup, 10.0);
+        assert_eq!((p.items, p.buckets_done, p.buckets_total), (250, 0, 16));
+        assert_eq!(p.eta_seconds, Some(30.0), "750 more items at 25 items/s");
+        backup.buckets_written.store(4, Ordering::Relaxed);
+        assert_eq!(backup_progress(&backup, 50.0).eta_seconds, None);
+        backup.items_scanned.store(1500, Ordering::Relaxed);
+        backup.buckets_written.store(0, Ordering::Relaxed);
+        assert_eq!(
+            backup_progress(&backup, 50.0).eta_seconds,
+            None,
+            "past the estimate: no guess"
+        );
+
+        let restore = RestoreProgress::default();
+        restore.buckets_total.store(8, Ordering::Relaxed);
+        restore.buckets_done.store(2, Ordering::Relaxed);
+        let p = restore_progress(&restore, 4.0);
+        assert_eq!((p.buckets_done, p.buckets_total), (2, 8));
+        assert_eq!(p.eta_seconds, Some(12.0));
+        assert_eq!(eta(1.0, 0, 8), None, "nothing done: no guess");
     }
 }
