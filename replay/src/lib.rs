@@ -9,6 +9,7 @@
 pub mod at;
 pub mod bucket;
 pub mod chain;
+pub mod check;
 pub mod copy_spec;
 pub mod dry_run;
 pub mod error;

@@ -38,6 +38,8 @@ enum Command {
     Restore(commands::restore::Args),
     /// Compare a restored table or export with the state at a second (exit 1 on differences).
     Verify(commands::verify::Args),
+    /// Scrub a table's backup: checksums, files, manifests, version chain (exit 1 on findings).
+    Check(commands::check::Args),
     /// Every version of one item.
     History(commands::history::Args),
     /// Tables in a store: restorable window, watermark, lag, files.
@@ -73,6 +75,7 @@ fn main() -> std::process::ExitCode {
             Command::Compact(args) => commands::compact::run(args, cli.output).await,
             Command::Restore(args) => commands::restore::run(args, cli.output).await,
             Command::Verify(args) => commands::verify::run(args, cli.output).await,
+            Command::Check(args) => commands::check::run(args, cli.output).await,
             Command::History(args) => commands::history::run(args, cli.output).await,
             Command::Ls(args) => commands::ls::run(args, cli.output).await,
             Command::Serve(args) => commands::serve::run(args).await,

@@ -63,3 +63,18 @@ pub fn parse_description_key(key: &str) -> Result<(String, DateTime<Utc>), Layou
         .ok_or_else(|| bad("expected at=<time>.json"))?;
     Ok((table, parse_at(at)?))
 }
+
+/// Every prefix under which a table's backup lives (change log, snapshots, checkpoints, gaps,
+/// quarantine, pending compactions, and its own records): what a scrub reads. Restore journals
+/// are the restores', not the backup's, and are left out.
+pub fn table_prefixes(table: &str) -> Vec<String> {
+    vec![
+        changes_prefix(table),
+        snapshots_prefix(table),
+        checkpoints_prefix(table),
+        gaps_prefix(table),
+        quarantine_prefix(table),
+        compaction_pending_prefix(table),
+        format!("{TABLES}/table={table}/"),
+    ]
+}

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod capture;
+pub mod check;
 pub mod compact;
 pub mod copy_args;
 pub mod demo;
