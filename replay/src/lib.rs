@@ -11,6 +11,7 @@ pub mod bucket;
 pub mod chain;
 pub mod check;
 pub mod copy_spec;
+pub mod drill;
 pub mod dry_run;
 pub mod error;
 pub mod fingerprint;

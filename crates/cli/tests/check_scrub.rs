@@ -17,9 +17,9 @@ fn rewind(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// `rewind --output json check`: exit code and report.
-fn check(store: &Path) -> (i32, Value) {
-    let out = rewind(&[
+/// `rewind --output json check` (with `extra` arguments): exit code and report.
+fn check(store: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec![
         "--output",
         "json",
         "check",
@@ -27,7 +27,9 @@ fn check(store: &Path) -> (i32, Value) {
         "shop",
         "--store",
         store.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = rewind(&args);
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}): {}{}",
@@ -36,6 +38,24 @@ fn check(store: &Path) -> (i32, Value) {
         )
     });
     (out.status.code().unwrap(), report)
+}
+
+/// Every file under `dir` (none when it does not exist).
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
 }
 
 /// A fresh copy of the base store (checksum sidecars included).
@@ -88,11 +108,38 @@ async fn the_scrub_passes_an_intact_store_and_names_each_kind_of_damage() {
         String::from_utf8_lossy(&compact.stderr)
     );
 
-    let (code, clean) = check(&base);
+    let (code, clean) = check(&base, &[]);
     assert_eq!((code, findings(&clean)), (0, vec![]), "{clean}");
     assert!(clean["change_files"].as_u64().unwrap() > 2, "{clean}");
     assert!(clean["manifests"].as_u64().unwrap() >= 1, "{clean}");
     assert!(clean["items_chained"].as_u64().unwrap() > 0, "{clean}");
+
+    // Restore drills: random seconds restored into scratch exports, verified, timed, removed.
+    let drills_dir = dir.path().join("drills");
+    let drill_to = format!("file://{}", drills_dir.display());
+    let (code, drilled) = check(&base, &["--sample", "2", "--drill-to", &drill_to]);
+    assert_eq!(code, 0, "{drilled}");
+    let drills = drilled["drills"].as_array().unwrap();
+    assert_eq!(drills.len(), 2, "{drilled}");
+    for d in drills {
+        assert_eq!(d["equal"], true, "{d}");
+        assert!(d["items"].as_u64().unwrap() > 0, "{d}");
+        assert!(d["restore_seconds"].as_f64().unwrap() > 0.0, "{d}");
+        let scratch = d["target"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("file://")
+            .unwrap();
+        let left: Vec<_> = walk(Path::new(scratch));
+        assert!(
+            left.is_empty(),
+            "the scratch export is removed: {d}: {left:?}"
+        );
+    }
+    assert!(
+        walk(&base.join("restores")).is_empty(),
+        "the drills' journals are removed with them"
+    );
 
     let store = LocalStore::new(&base);
     let mut change_files: Vec<String> =
@@ -117,7 +164,7 @@ async fn the_scrub_passes_an_intact_store_and_names_each_kind_of_damage() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
     std::fs::write(&path, bytes).unwrap();
-    let (code, report) = check(&flipped);
+    let (code, report) = check(&flipped, &[]);
     assert_eq!(code, 1, "{report}");
     assert!(
         findings(&report).contains(&("checksum".into(), victim.clone())),
@@ -132,7 +179,7 @@ async fn the_scrub_passes_an_intact_store_and_names_each_kind_of_damage() {
         .put(victim, whole.slice(..whole.len() / 2))
         .await
         .unwrap();
-    let (code, report) = check(&truncated);
+    let (code, report) = check(&truncated, &[]);
     assert_eq!(code, 1, "{report}");
     assert!(
         findings(&report).contains(&("unreadable".into(), victim.clone())),
@@ -165,7 +212,7 @@ async fn the_scrub_passes_an_intact_store_and_names_each_kind_of_damage() {
         .clone();
     let deleted = copy_of(&base, "deleted");
     LocalStore::new(&deleted).delete(&gone).await.unwrap();
-    let (code, report) = check(&deleted);
+    let (code, report) = check(&deleted, &[]);
     assert_eq!(code, 1, "{report}");
     assert!(
         findings(&report).iter().all(|(kind, _)| kind == "chain") && !findings(&report).is_empty(),
@@ -202,7 +249,7 @@ async fn the_scrub_passes_an_intact_store_and_names_each_kind_of_damage() {
         .put(&file, written.bytes)
         .await
         .unwrap();
-    let (code, report) = check(&broken);
+    let (code, report) = check(&broken, &[]);
     assert_eq!(code, 1, "{report}");
     assert_eq!(
         findings(&report),
@@ -223,7 +270,7 @@ async fn the_scrub_passes_an_intact_store_and_names_each_kind_of_damage() {
         .delete(&snapshot_file)
         .await
         .unwrap();
-    let (code, report) = check(&manifestless);
+    let (code, report) = check(&manifestless, &[]);
     assert_eq!(code, 1, "{report}");
     let found = &report["findings"][0];
     assert_eq!(found["kind"], "manifest", "{report}");

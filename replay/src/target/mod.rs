@@ -196,6 +196,14 @@ pub trait RestoreTarget: Send + Sync + std::fmt::Debug {
         Ok(None)
     }
 
+    /// Removes a target this run created and completed, whole (a restore drill's scratch
+    /// target): the table, or the export's data files and manifests. Returns what it removed
+    /// (`None`: this run did not create it, so nothing is touched). By default as
+    /// [`RestoreTarget::abandon`].
+    async fn discard(&self) -> Result<Option<String>> {
+        self.abandon().await
+    }
+
     /// How an operator removes the target by hand, in words (a command where there is one).
     fn drop_hint(&self) -> String {
         format!("delete {}", self.id())

@@ -177,6 +177,22 @@ impl RestoreTarget for ExportTarget {
         )))
     }
 
+    async fn discard(&self) -> Result<Option<String>> {
+        if self.mode.lock().unwrap_or_else(|e| e.into_inner()).take() != Some(WriteMode::Fresh) {
+            return Ok(None);
+        }
+        // Fresh: the export's root held nothing before this run, so everything under it is ours.
+        let objects = list_all(self.store.as_ref(), "").await?;
+        for object in &objects {
+            self.store.delete(&object.key).await?;
+        }
+        Ok(Some(format!(
+            "removed the {} object(s) of the export at {}",
+            objects.len(),
+            self.label
+        )))
+    }
+
     async fn prepare(&self, ctx: &PrepareContext) -> Result<()> {
         if ctx.buckets == 0 {
             return Err(ReplayError::Invalid {
