@@ -34,6 +34,10 @@ pub async fn invoke(
 ) -> Result<Value> {
     match parse_with_process_env(&event)? {
         CompactorEvent::Step(step) => run_step(store, step).await,
+        CompactorEvent::Check { table } => {
+            let report = run_check(store, clients, &table, now_ms).await?;
+            Ok(serde_json::to_value(report).expect("reports serialise"))
+        }
         scheduled => {
             let report = run_scheduled(store, clients, scheduled, now_ms).await?;
             Ok(serde_json::to_value(report).expect("reports serialise"))
@@ -92,6 +96,31 @@ async fn run_scheduled(
     Ok(report)
 }
 
+/// A scheduled scrub of `table` ([`rewind_replay::check::check_table`]): its findings are
+/// logged one by one and published as `ScrubFindings` (the alarm's metric); the invocation
+/// succeeds either way, since the scrub itself ran.
+pub async fn run_check(
+    store: &Store,
+    clients: Clients<'_>,
+    table: &str,
+    now_ms: i64,
+) -> Result<rewind_replay::check::CheckReport> {
+    let started = std::time::Instant::now();
+    let report = rewind_replay::check::check_table(store, table).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    for finding in &report.findings {
+        tracing::error!(%table, kind = ?finding.kind, location = %finding.location, detail = %finding.detail, "scrub finding");
+    }
+    if let Some(client) = clients.cloudwatch {
+        let data = crate::metrics::scrub_metric_data(&report, seconds, now_ms);
+        if let Err(e) = crate::metrics::publish_data(client, data).await {
+            tracing::warn!(%table, error = %e, "scrub metrics not published");
+        }
+    }
+    tracing::info!(%table, objects = report.objects, findings = report.findings.len(), seconds, "scrub done");
+    Ok(report)
+}
+
 /// One step of a fanned-out compaction (a Step Functions state machine: plan, a Map state over
 /// the buckets, commit), chosen by the event's `action`:
 ///
@@ -102,11 +131,13 @@ async fn run_scheduled(
 pub async fn handle_step(store: &Store, event: Value) -> Result<Value> {
     match CompactorEvent::parse(&event, &|_| None)? {
         CompactorEvent::Step(step) => run_step(store, step).await,
-        CompactorEvent::Scheduled { .. } => Err(CompactorError::Invalid {
-            what: "compaction step",
-            location: event.to_string().chars().take(200).collect(),
-            reason: "\"action\" must be plan, bucket or commit".into(),
-        }),
+        CompactorEvent::Scheduled { .. } | CompactorEvent::Check { .. } => {
+            Err(CompactorError::Invalid {
+                what: "compaction step",
+                location: event.to_string().chars().take(200).collect(),
+                reason: "\"action\" must be plan, bucket or commit".into(),
+            })
+        }
     }
 }
 

@@ -21,6 +21,12 @@ pub enum CompactorEvent {
     },
     /// One step of a fanned-out snapshot.
     Step(CompactionStep),
+    /// A scheduled scrub of `table`'s backup (`{"table": T, "check": true}`): every checksum,
+    /// file, manifest and the version chain, findings published as metrics.
+    Check {
+        /// The source table.
+        table: String,
+    },
 }
 
 /// A step of the fan-out state machine (plan, a Map over buckets, commit).
@@ -84,6 +90,26 @@ impl CompactorEvent {
                 });
         }
         let table = table_of(event)?;
+        match event.get("check") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) if event.get("retention").is_none() => {
+                return Ok(CompactorEvent::Check { table })
+            }
+            Some(Value::Bool(true)) => {
+                return Err(invalid(
+                    "compactor event",
+                    event,
+                    "a check does not apply retention: schedule them apart".into(),
+                ))
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "compactor event",
+                    event,
+                    format!("check must be true or false, not {other}"),
+                ))
+            }
+        }
         let retention = match event.get("retention") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => None,
             Some(Value::Bool(true)) => Some(RetentionDays::from_env(env)?),
@@ -131,6 +157,27 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn a_check_event_asks_for_a_scrub_only() {
+        assert_eq!(
+            CompactorEvent::parse(&json!({"table": "shop", "check": true}), &no_env).unwrap(),
+            CompactorEvent::Check {
+                table: "shop".into()
+            }
+        );
+        assert!(matches!(
+            CompactorEvent::parse(&json!({"table": "shop", "check": false}), &no_env).unwrap(),
+            CompactorEvent::Scheduled { .. }
+        ));
+        for bad in [
+            json!({"table": "shop", "check": "yes"}),
+            json!({"table": "shop", "check": true, "retention": true}),
+            json!({"check": true}),
+        ] {
+            assert!(CompactorEvent::parse(&bad, &no_env).is_err(), "{bad}");
+        }
     }
 
     #[test]

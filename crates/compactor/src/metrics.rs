@@ -7,11 +7,15 @@
 //! | `CompactionSeconds` | Seconds | how long the run took |
 //! | `FilesCompacted` | Count | small change files merged into hourly files |
 //! | `BytesWritten` | Bytes | bytes of snapshot and merged files written |
+//! | `ScrubFindings` | Count | problems a scheduled `check` found (alarm on > 0) |
+//! | `ScrubObjects` | Count | objects a scheduled `check` read and verified |
+//! | `ScrubSeconds` | Seconds | how long the scrub took |
 
 use crate::compact::CompactReport;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use rewind_aws::metric_names::{NAMESPACE, TABLE_DIMENSION};
+use rewind_replay::check::CheckReport;
 
 /// Metric names, as published.
 pub mod names {
@@ -23,6 +27,56 @@ pub mod names {
     pub const FILES_COMPACTED: &str = "FilesCompacted";
     /// Bytes written (shared name with capture's metric; the dimension tells tables apart).
     pub const BYTES_WRITTEN: &str = "BytesWritten";
+    /// Problems a scrub found.
+    pub const SCRUB_FINDINGS: &str = "ScrubFindings";
+    /// Objects a scrub read and verified.
+    pub const SCRUB_OBJECTS: &str = "ScrubObjects";
+    /// Duration of a scrub.
+    pub const SCRUB_SECONDS: &str = "ScrubSeconds";
+}
+
+/// One data point of `table`.
+fn datum(table: &str, name: &str, value: f64, unit: StandardUnit, now_ms: i64) -> MetricDatum {
+    MetricDatum::builder()
+        .metric_name(name)
+        .dimensions(
+            Dimension::builder()
+                .name(TABLE_DIMENSION)
+                .value(table)
+                .build(),
+        )
+        .timestamp(DateTime::from_millis(now_ms))
+        .value(value)
+        .unit(unit)
+        .build()
+}
+
+/// The data points of one scrub.
+pub fn scrub_metric_data(report: &CheckReport, seconds: f64, now_ms: i64) -> Vec<MetricDatum> {
+    let t = &report.table;
+    vec![
+        datum(
+            t,
+            names::SCRUB_FINDINGS,
+            report.findings.len() as f64,
+            StandardUnit::Count,
+            now_ms,
+        ),
+        datum(
+            t,
+            names::SCRUB_OBJECTS,
+            report.objects as f64,
+            StandardUnit::Count,
+            now_ms,
+        ),
+        datum(
+            t,
+            names::SCRUB_SECONDS,
+            seconds,
+            StandardUnit::Seconds,
+            now_ms,
+        ),
+    ]
 }
 
 /// The data points of one run. `newest_snapshot` is the newest snapshot's time (seconds) after
@@ -32,18 +86,8 @@ pub fn metric_data(
     newest_snapshot: Option<i64>,
     now_ms: i64,
 ) -> Vec<MetricDatum> {
-    let dimension = Dimension::builder()
-        .name(TABLE_DIMENSION)
-        .value(&report.table)
-        .build();
     let datum = |name: &str, value: f64, unit: StandardUnit| {
-        MetricDatum::builder()
-            .metric_name(name)
-            .dimensions(dimension.clone())
-            .timestamp(DateTime::from_millis(now_ms))
-            .value(value)
-            .unit(unit)
-            .build()
+        datum(&report.table, name, value, unit, now_ms)
     };
     let merge = report.merge.clone().unwrap_or_default();
     let mut data = vec![
@@ -80,10 +124,18 @@ pub async fn publish(
     newest_snapshot: Option<i64>,
     now_ms: i64,
 ) -> Result<(), String> {
+    publish_data(client, metric_data(report, newest_snapshot, now_ms)).await
+}
+
+/// Publishes data points in the rewind namespace.
+pub async fn publish_data(
+    client: &aws_sdk_cloudwatch::Client,
+    data: Vec<MetricDatum>,
+) -> Result<(), String> {
     client
         .put_metric_data()
         .namespace(NAMESPACE)
-        .set_metric_data(Some(metric_data(report, newest_snapshot, now_ms)))
+        .set_metric_data(Some(data))
         .send()
         .await
         .map_err(|e| {

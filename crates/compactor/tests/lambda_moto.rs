@@ -1,6 +1,7 @@
 //! The scheduled compactor's handler, in-process: it compacts the event's table and publishes
 //! its metrics with a real aws-sdk-cloudwatch client to moto, where GetMetricStatistics returns
-//! them by table; an event without a table is refused.
+//! them by table; a scheduled scrub publishes its findings the same way; an event without a
+//! table is refused.
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Statistic};
@@ -44,7 +45,7 @@ async fn the_handler_compacts_and_publishes_metrics() {
         })
         .collect();
     let records = history(&ops);
-    let (_dir, store) = local_store();
+    let (dir, store) = local_store();
     write_files(store.as_ref(), &records, 20).await;
     seed_capture_state(
         store.as_ref(),
@@ -80,6 +81,43 @@ async fn the_handler_compacts_and_publishes_metrics() {
     assert!(datapoint(&cloudwatch, "CompactionSeconds", TABLE, now_ms)
         .await
         .is_some());
+
+    // A scheduled scrub: clean, then with a flipped byte, its findings published.
+    let clients = rewind_compactor::lambda::Clients {
+        cloudwatch: Some(&cloudwatch),
+    };
+    let check = serde_json::json!({"table": TABLE, "check": true});
+    let clean = rewind_compactor::lambda::invoke(&store, clients, check.clone(), now_ms)
+        .await
+        .unwrap();
+    assert_eq!(clean["findings"], serde_json::json!([]), "{clean}");
+    let objects = clean["objects"].as_u64().unwrap();
+    assert!(objects > 0);
+    assert_eq!(
+        datapoint(&cloudwatch, "ScrubObjects", TABLE, now_ms).await,
+        Some(objects as f64)
+    );
+    let victim = rewind_store::list_all(
+        store.as_ref(),
+        &rewind_catalog::layout::changes_prefix(TABLE),
+    )
+    .await
+    .unwrap()[0]
+        .key
+        .clone();
+    let path = dir.path().join(&victim);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let damaged = rewind_compactor::lambda::invoke(&store, clients, check, now_ms + 1000)
+        .await
+        .unwrap();
+    assert_eq!(damaged["findings"][0]["kind"], "checksum", "{damaged}");
+    assert_eq!(damaged["findings"][0]["location"], victim.as_str());
+    assert_eq!(
+        datapoint(&cloudwatch, "ScrubFindings", TABLE, now_ms).await,
+        Some(1.0)
+    );
 
     let err = rewind_compactor::lambda::handle(
         &store,
