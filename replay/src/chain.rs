@@ -26,6 +26,9 @@ pub struct Link<'a> {
     pub event: EventName,
     /// The item after the change (hashed only when a successor links to it).
     pub new_image: Option<&'a str>,
+    /// The hash of `new_image`, when the caller already has it (the scrub keeps hashes, not
+    /// images); `None`: hashed from `new_image` when needed.
+    pub new_image_hash: Option<u32>,
     /// Hash of the item before the change, when the stream carried it.
     pub old_hash: Option<u32>,
 }
@@ -77,7 +80,10 @@ pub fn check_links(keys: &str, links: &[Link<'_>], whole_life: bool) -> Result<(
                     ))
                 }
                 _ => {
-                    if let Some(found) = prev.new_image.map(image_hash) {
+                    if let Some(found) = prev
+                        .new_image_hash
+                        .or_else(|| prev.new_image.map(image_hash))
+                    {
                         if found != expected {
                             return Err(broken(
                                 cur,

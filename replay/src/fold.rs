@@ -50,6 +50,7 @@ pub fn fold_batches(
             sequence_number: v.sequence_number(r),
             event: v.event(r),
             new_image: v.new_image(r),
+            new_image_hash: None,
             old_hash: v.old_image_hash(r),
         }
     };
