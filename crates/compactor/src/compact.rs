@@ -97,9 +97,9 @@ pub async fn compact(store: &Store, table: &str, opts: &CompactOptions) -> Resul
 
 async fn compact_once(store: &Store, table: &str, opts: &CompactOptions) -> Result<CompactReport> {
     let started = Instant::now();
-    let catalog =
+    let mut catalog =
         load_checked_catalog(store, table, opts.at, &opts.plan, &opts.reconstruct).await?;
-    let window = restorable_window(&catalog, &opts.plan.window);
+    let mut window = restorable_window(&catalog, &opts.plan.window);
     // A point asked for must be restorable, whatever snapshots exist (exit 2, as for a restore),
     // refused before anything is merged or written.
     if let Some(at) = opts.at {
@@ -123,7 +123,15 @@ async fn compact_once(store: &Store, table: &str, opts: &CompactOptions) -> Resu
         seconds: 0.0,
     };
     if let (Some(merge), Some(watermark)) = (&opts.merge, window.watermark) {
-        report.merge = Some(merge_small_files(store, table, watermark, merge).await?);
+        let merged = merge_small_files(store, table, watermark, merge).await?;
+        // The merge deleted what earlier runs replaced and added merged files: the snapshot is
+        // planned on the store as it is now, or it would pin files just deleted.
+        if merged.files_deleted > 0 || merged.files_merged > 0 {
+            catalog =
+                load_checked_catalog(store, table, opts.at, &opts.plan, &opts.reconstruct).await?;
+            window = restorable_window(&catalog, &opts.plan.window);
+        }
+        report.merge = Some(merged);
     }
     let Some(at) = opts.at.or(window.watermark) else {
         report.skipped = Some("capture has not read anything yet (no watermark)".into());
