@@ -326,6 +326,7 @@ async fn write(
     if let Some(journal) = &setup.new_journal {
         journal_ref.clear_done(store.as_ref()).await?;
         journal_ref.save(store.as_ref(), journal).await?;
+        rewind_store::crash_point::crash_point("restore.journal");
     }
     let totals = Mutex::new(done.values().fold(BucketWritten::default(), |mut acc, w| {
         add(&mut acc, w);
@@ -348,6 +349,7 @@ async fn write(
                 journal_ref
                     .mark_done(store.as_ref(), bucket, &written)
                     .await?;
+                rewind_store::crash_point::crash_point("restore.bucket");
                 add(&mut totals.lock().expect("not poisoned"), &written);
                 written_now.fetch_add(1, Ordering::Relaxed);
                 progress.buckets_done.fetch_add(1, Ordering::Relaxed);

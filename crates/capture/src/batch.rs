@@ -229,7 +229,10 @@ pub async fn capture_batch(
         first_captured_ms: Some(now_ms),
     };
     match save_checkpoint(store, &checkpoint).await {
-        Ok(stored) => outcome.checkpoint = Some(stored),
+        Ok(stored) => {
+            rewind_store::crash_point::crash_point("capture.checkpoint");
+            outcome.checkpoint = Some(stored)
+        }
         Err(error) if !batch.records.is_empty() => {
             outcome.failure = Some(BatchFailure {
                 first_failed: 0,
@@ -286,6 +289,7 @@ async fn write_run(
         })?;
     let size = written.bytes.len() as u64;
     store.put(&key, written.bytes).await?;
+    rewind_store::crash_point::crash_point("capture.change-object");
     outcome.captured += rows;
     outcome.bytes_written += size;
     outcome.objects.push(key);

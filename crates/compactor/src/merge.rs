@@ -97,7 +97,10 @@ pub async fn merge_small_files(
         store.head(&marker.replacement).await?;
         for key in &marker.replaced {
             match store.delete(key).await {
-                Ok(()) => report.files_deleted += 1,
+                Ok(()) => {
+                    rewind_store::crash_point::crash_point("merge.delete");
+                    report.files_deleted += 1
+                }
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
             }
@@ -168,6 +171,7 @@ async fn merge_hour(
     .expect("merge encoding panicked")?;
     let size = written.bytes.len() as u64;
     store.put(&key, written.bytes).await?;
+    rewind_store::crash_point::crash_point("merge.merged-file");
     let marker = PendingDeletion {
         replacement: key,
         replaced: files.iter().map(|f| f.key.clone()).collect(),

@@ -217,7 +217,10 @@ pub async fn apply_retention(
 
 async fn delete(store: &Store, key: &str, count: &mut u64) -> Result<()> {
     match store.delete(key).await {
-        Ok(()) => *count += 1,
+        Ok(()) => {
+            rewind_store::crash_point::crash_point("retention.delete");
+            *count += 1
+        }
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e.into()),
     }

@@ -147,6 +147,7 @@ impl SnapshotWriter {
         .expect("snapshot encoding panicked")?;
         let bytes = written.bytes.len() as u64;
         let meta = self.store.put(&key, written.bytes).await?;
+        rewind_store::crash_point::crash_point("snapshot.bucket");
         self.files
             .lock()
             .expect("not poisoned")
@@ -192,10 +193,13 @@ impl SnapshotWriter {
             .put_if_absent(&manifest_key, Bytes::from(body))
             .await
         {
-            Ok(_) => Ok(Committed::Won {
-                manifest_key,
-                manifest: Box::new(manifest),
-            }),
+            Ok(_) => {
+                rewind_store::crash_point::crash_point("snapshot.manifest");
+                Ok(Committed::Won {
+                    manifest_key,
+                    manifest: Box::new(manifest),
+                })
+            }
             Err(e) if e.is_already_exists() => {
                 tracing::warn!(manifest = %manifest_key, run = %self.run_id, "another run committed this snapshot first; deleting this run's files");
                 for f in &manifest.files {

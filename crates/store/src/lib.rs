@@ -22,6 +22,7 @@
 //! (`rewind_catalog::layout`): the store moves bytes and does not know what they mean.
 
 pub mod checksum;
+pub mod crash_point;
 pub mod error;
 pub mod faulty;
 pub mod local;
