@@ -14,13 +14,14 @@ use arrow::array::{Array, AsArray, BinaryArray, Int64Array, RecordBatch, StringA
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use arrow_ipc::reader::FileReader;
 use arrow_ipc::writer::FileWriter;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use rewind_store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::future::Future;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The state of a plan, folded and waiting on local disk.
@@ -59,8 +60,11 @@ impl FoldedState {
         Ok((FoldedState { dir, items }, stats))
     }
 
-    /// Hands each folded bucket's items (sorted by key) to `on_bucket`, `concurrency` at once,
-    /// stopping at the first error.
+    /// Hands each folded bucket's items (sorted by key) to `on_bucket`, `concurrency` at once.
+    /// After the first error no further bucket starts, but the ones already running finish
+    /// before the error is returned: a bucket write abandoned mid-flight could otherwise land
+    /// at the target after the caller cleaned it up (a local write on a blocking thread, or an
+    /// S3 PUT the server already took), leaving a "target exists" behind a failed restore.
     pub async fn drain<F, Fut>(&self, concurrency: usize, on_bucket: F) -> Result<()>
     where
         F: Fn(u32, Vec<LiveItem>) -> Fut + Send + Sync,
@@ -68,20 +72,29 @@ impl FoldedState {
     {
         let root = Arc::new(self.dir.path().to_path_buf());
         let on_bucket = &on_bucket;
-        futures::stream::iter(self.items.keys().copied())
+        let failed = &AtomicBool::new(false);
+        let mut results = futures::stream::iter(self.items.keys().copied())
             .map(|bucket| {
                 let file = path(&root, bucket);
                 async move {
+                    if failed.load(Ordering::Acquire) {
+                        return Ok(());
+                    }
                     let items = tokio::task::spawn_blocking(move || read(&file))
                         .await
                         .expect("state reader panicked")?;
                     on_bucket(bucket, items).await
                 }
             })
-            .buffer_unordered(concurrency.max(1))
-            .try_collect::<Vec<()>>()
-            .await?;
-        Ok(())
+            .buffer_unordered(concurrency.max(1));
+        let mut first = None;
+        while let Some(result) = results.next().await {
+            if let Err(e) = result {
+                failed.store(true, Ordering::Release);
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
     }
 }
 
@@ -175,6 +188,46 @@ fn read(path: &Path) -> Result<Vec<LiveItem>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_drain_waits_for_the_buckets_already_running() {
+        use std::sync::atomic::AtomicU32;
+        let dir = tempfile::tempdir().unwrap();
+        let state = FoldedState {
+            dir: SpillDir::new(Some(dir.path())).unwrap(),
+            items: (0..8u32).map(|b| (b, 0)).collect(),
+        };
+        for b in 0..8 {
+            write(&path(state.dir.path(), b), &[]).unwrap();
+        }
+        let (started, finished) = (AtomicU32::new(0), AtomicU32::new(0));
+        let result = state
+            .drain(4, |bucket, _| {
+                let (started, finished) = (&started, &finished);
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    if bucket == 0 {
+                        return Err(ReplayError::Invalid {
+                            what: "test",
+                            location: "bucket 0".into(),
+                            reason: "fails at once".into(),
+                        });
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+            .await;
+        assert!(result.is_err());
+        let started = started.load(Ordering::SeqCst);
+        assert!(started > 1 && started < 8, "some ran, not all: {started}");
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            started - 1,
+            "every bucket that started finished before the error came back"
+        );
+    }
 
     #[test]
     fn state_files_round_trip() {
