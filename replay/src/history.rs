@@ -7,7 +7,7 @@ use crate::plan::{Plan, PlanOptions};
 use crate::reconstruct::{reconstruct, ReconstructOptions};
 use crate::whole_life::with_checked_plan;
 use futures::{StreamExt, TryStreamExt};
-use rewind_catalog::list_change_files;
+use rewind_catalog::{list_change_files, list_descriptions, TableDescription};
 use rewind_format::bucket_of;
 use rewind_format::{encode_key, format_ms, item_from_json, ChangeFileReader, ChangeRecord};
 use rewind_store::Store;
@@ -55,8 +55,81 @@ pub fn parse_key(text: &str) -> Result<Vec<u8>> {
     encode_key(&item).map_err(|e| bad(e.to_string()))
 }
 
-/// Every version of the item with canonical key `key`, oldest first, duplicates removed.
+/// The attributes of a canonical key ([`encode_key`]) with their type tags (`S`, `N`, `B`);
+/// `None` for bytes that are not one.
+fn key_attributes(mut key: &[u8]) -> Option<BTreeSet<(String, char)>> {
+    let mut out = BTreeSet::new();
+    while !key.is_empty() {
+        let name_len = usize::from(u16::from_be_bytes(key.get(..2)?.try_into().ok()?));
+        let name = std::str::from_utf8(key.get(2..2 + name_len)?).ok()?;
+        let tag = char::from(*key.get(2 + name_len)?);
+        let at = 3 + name_len;
+        let value_len = u32::from_be_bytes(key.get(at..at + 4)?.try_into().ok()?) as usize;
+        key = key.get(at + 4 + value_len..)?;
+        out.insert((name.to_string(), tag));
+    }
+    Some(out)
+}
+
+fn describe_attributes(attributes: &BTreeSet<(String, char)>) -> String {
+    let names: Vec<String> = attributes
+        .iter()
+        .map(|(name, tag)| format!("{name} ({tag})"))
+        .collect();
+    names.join(", ")
+}
+
+/// Refuses a key that cannot be one of `table`'s: other attribute names or types than the key
+/// schema of every stored description (a mistyped or partial key would otherwise answer "no
+/// versions" or "no item" as if the item had never existed). Without a description, any key
+/// passes.
+fn check_key_schema<'a>(
+    table: &str,
+    key: &[u8],
+    descriptions: impl IntoIterator<Item = &'a TableDescription>,
+) -> Result<()> {
+    let Some(given) = key_attributes(key) else {
+        return Ok(());
+    };
+    let mut expected = None;
+    for d in descriptions {
+        let schema: BTreeSet<(String, char)> = d
+            .key_schema
+            .iter()
+            .map(|k| {
+                let tag = d
+                    .attribute_definitions
+                    .iter()
+                    .find(|a| a.attribute_name == k.attribute_name)
+                    .and_then(|a| a.attribute_type.chars().next())
+                    .unwrap_or('?');
+                (k.attribute_name.clone(), tag)
+            })
+            .collect();
+        if schema == given {
+            return Ok(());
+        }
+        expected = Some(schema);
+    }
+    match expected {
+        None => Ok(()),
+        Some(schema) => Err(ReplayError::BadArgument {
+            argument: "--key",
+            value: describe_attributes(&given),
+            reason: format!(
+                "not a key of table {table}: its key is {}",
+                describe_attributes(&schema)
+            ),
+        }),
+    }
+}
+
+/// Every version of the item with canonical key `key`, oldest first, duplicates removed. A key
+/// whose attributes are not the table's key schema (when the store holds its description) is
+/// refused as a bad argument.
 pub async fn history(store: &Store, table: &str, key: &[u8]) -> Result<Vec<ItemVersion>> {
+    let descriptions = list_descriptions(store.as_ref(), table).await?;
+    check_key_schema(table, key, descriptions.iter().map(|d| &d.description))?;
     let files = list_change_files(store.as_ref(), table, None).await?;
     let found: Vec<Vec<ChangeRecord>> = futures::stream::iter(files)
         .map(|file| async move {
@@ -119,6 +192,7 @@ pub async fn value_at(store: &Store, table: &str, key: &[u8], at: AtSpec) -> Res
         &PlanOptions::default(),
         &opts,
         async |plan: &Plan| {
+            check_key_schema(table, key, plan.description.as_ref())?;
             let wanted = bucket_of(key, plan.buckets);
             let skip: BTreeSet<u32> = (0..plan.buckets).filter(|b| *b != wanted).collect();
             let found = Mutex::new(None);
@@ -153,5 +227,43 @@ mod tests {
         assert_eq!(a, b);
         assert!(parse_key("{}").is_err());
         assert!(parse_key("nope").is_err());
+    }
+
+    #[test]
+    fn a_key_of_another_schema_is_refused_naming_the_table_s_key() {
+        let description: TableDescription = serde_json::from_value(serde_json::json!({
+            "format_version": 1, "table_name": "shop", "table_arn": "arn:aws:dynamodb:us-east-1:1:table/shop",
+            "key_schema": [{"attribute_name": "pk", "key_type": "HASH"},
+                           {"attribute_name": "sk", "key_type": "RANGE"}],
+            "attribute_definitions": [{"attribute_name": "pk", "attribute_type": "S"},
+                                      {"attribute_name": "sk", "attribute_type": "N"}],
+            "billing_mode": "PAY_PER_REQUEST",
+            "stream": {"enabled": true, "view_type": "NEW_AND_OLD_IMAGES"},
+            "captured_at": "2026-11-26T05:00:00Z"
+        }))
+        .unwrap();
+        let check =
+            |text: &str| check_key_schema("shop", &parse_key(text).unwrap(), [&description]);
+        check(r#"{"pk":"u#1","sk":100}"#).unwrap();
+        for (bad, given) in [
+            (r#"{"pk":"u#1"}"#, "pk (S)"),
+            (r#"{"pk":"u#1","sk":"100"}"#, "pk (S), sk (S)"),
+            (
+                r#"{"pk":"u#1","sk":100,"extra":"x"}"#,
+                "extra (S), pk (S), sk (N)",
+            ),
+            (r#"{"id":"u#1","sk":100}"#, "id (S), sk (N)"),
+        ] {
+            let err = check(bad).unwrap_err();
+            let message = err.to_string();
+            assert!(err.is_bad_input(), "{message}");
+            assert!(
+                message.contains(given)
+                    && message.contains("not a key of table shop: its key is pk (S), sk (N)"),
+                "{bad}: {message}"
+            );
+        }
+        // Without a stored description, any key passes (the store cannot say).
+        check_key_schema("shop", &parse_key(r#"{"x":1}"#).unwrap(), []).unwrap();
     }
 }

@@ -969,3 +969,47 @@ async fn s3_export_imports_into_dynamodb() {
         assert_eq!(got, want);
     }
 }
+
+/// An item over DynamoDB's 400 KB limit (DynamoDB never stores one, so only a damaged or
+/// foreign record can hold it) is refused naming its key, rather than written into an export
+/// that ImportTable would load without it. Items near the limit whose JSON is longer than it
+/// (binary values are a third longer in base64) are written.
+#[tokio::test]
+async fn an_item_over_400_kb_is_refused_naming_its_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("file://{}", dir.path().display());
+    let target = ExportTarget::open(&url).await.expect("open");
+    target
+        .prepare(&prepare_ctx(WriteMode::Fresh, 1))
+        .await
+        .expect("prepare");
+    let item = |pk: &str, attribute: AttributeValue| {
+        let mut m: HashMap<String, AttributeValue> = HashMap::new();
+        m.insert("pk".into(), s(pk));
+        m.insert("sk".into(), n("1"));
+        m.insert("blob".into(), attribute);
+        live(&Item::from(m))
+    };
+    // 400,000 bytes of binary: 533,336 characters of base64, under the limit in DynamoDB.
+    let near = item("near", AttributeValue::B(vec![7u8; 400_000]));
+    assert!(near.image.len() > 409_600);
+    let stats = WriteStats::default();
+    target
+        .write_bucket(0, std::slice::from_ref(&near), &stats)
+        .await
+        .expect("an item under the limit is written");
+
+    let over = item("over", s(&"x".repeat(409_600)));
+    let err = target
+        .write_bucket(0, &[over], &stats)
+        .await
+        .expect_err("over the limit");
+    let message = err.to_string();
+    assert!(
+        matches!(err, ReplayError::Invalid { .. })
+            && message.contains(r#"{"pk":{"S":"over"}"#)
+            && message.contains("409613 bytes")
+            && message.contains("ImportTable"),
+        "{message}"
+    );
+}

@@ -650,3 +650,88 @@ async fn a_metrics_failure_does_not_fail_the_invocation() {
         "{error:?}"
     );
 }
+
+/// A record whose `eventSourceARN` names another table (or another stream of this one) in a
+/// batch of `shop` is not written under `shop`: it is quarantined as it arrived, naming both
+/// tables, and the rest of the batch is captured.
+#[tokio::test]
+async fn a_record_of_another_table_in_the_batch_is_quarantined() {
+    let (_dir, store) = local();
+    let mut event = fixture(BATCH);
+    let seqs = sequence_numbers(&event);
+    event["Records"][2]["eventSourceARN"] = json!(
+        "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-26T06:00:00.000"
+    );
+    let (response, stats) = handle_stream_event(&capturer(&store), event.clone(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        clean_response(),
+        "a foreign record is not a retry"
+    );
+    assert_eq!((stats.records_captured, stats.quarantined), (5, 1));
+    let quarantined = list_quarantined(store.as_ref(), TABLE).await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    let q = &quarantined[0];
+    assert_eq!(q.sequence_number.as_deref(), Some(seqs[2].as_str()));
+    assert!(
+        q.field == "eventSourceARN" && q.reason.contains("orders") && q.reason.contains("shop"),
+        "{q:?}"
+    );
+    assert_eq!(q.record, event["Records"][2], "kept raw, as it arrived");
+    let captured: Vec<String> = rows(store.as_ref())
+        .await
+        .into_iter()
+        .map(|r| r.sequence_number)
+        .collect();
+    assert!(!captured.contains(&padded(&seqs[2])), "{captured:?}");
+    assert_eq!(captured.len(), 5);
+}
+
+/// NEW_IMAGE streams are captured (a REMOVE then carries only its keys); OLD_IMAGE streams,
+/// like KEYS_ONLY, cannot rebuild items and are refused before anything is written.
+#[tokio::test]
+async fn a_new_image_stream_is_captured_and_an_old_image_stream_refused() {
+    let with_view = |view: &str, drop: &str| {
+        let mut event = fixture(BATCH);
+        for record in event["Records"].as_array_mut().unwrap() {
+            let change = record["dynamodb"].as_object_mut().unwrap();
+            change.insert("StreamViewType".into(), json!(view));
+            change.remove(drop);
+        }
+        event
+    };
+    let (_dir, store) = local();
+    let (response, stats) =
+        handle_stream_event(&capturer(&store), with_view("NEW_IMAGE", "OldImage"), NOW)
+            .await
+            .unwrap();
+    assert_eq!(response, clean_response());
+    assert_eq!((stats.records_captured, stats.quarantined), (6, 0));
+    let rows = rows(store.as_ref()).await;
+    let remove = rows
+        .iter()
+        .find(|r| r.event_name == EventName::Remove)
+        .unwrap();
+    assert_eq!((&remove.old_image, remove.old_image_hash), (&None, None));
+    assert!(remove.keys.contains("USER#u1"), "{remove:?}");
+
+    let (_dir, store) = local();
+    let error = handle_stream_event(&capturer(&store), with_view("OLD_IMAGE", "NewImage"), NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CaptureError::Catalog(rewind_catalog::CatalogError::ViewType { .. })
+        ),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("OLD_IMAGE") && message.contains("NEW_AND_OLD_IMAGES"),
+        "{message}"
+    );
+    assert!(change_keys(store.as_ref()).await.is_empty());
+}

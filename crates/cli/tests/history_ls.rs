@@ -103,6 +103,26 @@ async fn ls_shows_the_window_and_history_lists_every_version() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+    // So is a key that is not of the table's schema (a partial key, a misnamed or mistyped
+    // attribute): it names the table's key rather than answering "no versions".
+    let partial = Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .args([
+            "history",
+            "--table",
+            "shop",
+            "--store",
+            &store_dir,
+            "--key",
+            r#"{"pk":"nobody"}"#,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&partial.stderr);
+    assert_eq!(partial.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not a key of table shop: its key is pk (S), sk ("),
+        "{stderr}"
+    );
 
     // A compaction asked for a point outside the window is bad input (exit 2), as a restore
     // there is, and writes nothing.

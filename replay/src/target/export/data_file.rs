@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 /// 109 MB/s, level 6 15.3 % at 51 MB/s, level 9 14.9 % at 20 MB/s. Level 3: within 7 % of
 /// level 6's size at twice its speed. (ImportTable bills the uncompressed size either way.)
 const GZIP_LEVEL: u32 = 3;
+/// DynamoDB's item size limit: ImportTable does not load a larger item.
+pub(super) const MAX_ITEM_BYTES: u64 = 400 * 1024;
 /// Items per page sent by [`ExportTarget::scan`].
 const SCAN_PAGE: usize = 1000;
 
@@ -56,8 +58,58 @@ pub(super) struct Written {
     pub(super) crc32c: Option<String>,
 }
 
+/// A lower bound of an item's size as DynamoDB counts it (attribute names and string and binary
+/// values by their bytes, a number or boolean or null at least one byte, three bytes per list
+/// or map and one per element), from its canonical DynamoDB JSON. Never more than the real
+/// size, so an item it puts over the limit is over it.
+pub(super) fn dynamodb_size_at_least(image: &str) -> u64 {
+    use serde_json::Value;
+    fn binary(text: &str) -> u64 {
+        let padding = text.bytes().rev().take_while(|b| *b == b'=').count();
+        ((text.len() / 4 * 3).saturating_sub(padding)) as u64
+    }
+    fn value(v: &Value) -> u64 {
+        let Some((tag, inner)) = v.as_object().and_then(|o| o.iter().next()) else {
+            return 0;
+        };
+        let texts = || {
+            inner
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+        };
+        match tag.as_str() {
+            "S" => inner.as_str().map_or(0, |t| t.len() as u64),
+            "B" => inner.as_str().map_or(0, binary),
+            "SS" => texts().map(|t| t.len() as u64).sum(),
+            "BS" => texts().map(binary).sum(),
+            "NS" => texts().count() as u64,
+            "L" => {
+                3 + inner
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| 1 + value(e))
+                    .sum::<u64>()
+            }
+            "M" => 3 + attributes(inner),
+            _ => 1,
+        }
+    }
+    fn attributes(map: &Value) -> u64 {
+        map.as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, v)| name.len() as u64 + value(v))
+            .sum()
+    }
+    serde_json::from_str::<Value>(image).map_or(0, |item| attributes(&item))
+}
+
 /// A bucket's data file before compression: one `{"Item":IMAGE}` line per item, the images as
-/// they are in the state.
+/// they are in the state. An item over DynamoDB's 400 KB limit is refused, naming its key: the
+/// export would pass for complete while ImportTable dropped it.
 pub(super) fn data_lines(items: &[LiveItem]) -> Result<Vec<u8>> {
     let capacity: usize = items.iter().map(|i| i.image.len() + 10).sum();
     let mut lines = Vec::with_capacity(capacity);
@@ -70,6 +122,22 @@ pub(super) fn data_lines(items: &[LiveItem]) -> Result<Vec<u8>> {
                 location: item.keys.clone(),
                 reason: "not one line of DynamoDB JSON".into(),
             });
+        }
+        // The canonical JSON is never shorter than the item's DynamoDB size, so only a long
+        // image needs measuring.
+        if item.image.len() as u64 > MAX_ITEM_BYTES {
+            let size = dynamodb_size_at_least(&item.image);
+            if size > MAX_ITEM_BYTES {
+                return Err(ReplayError::Invalid {
+                    what: "item",
+                    location: item.keys.clone(),
+                    reason: format!(
+                        "at least {size} bytes as DynamoDB counts them, over the {MAX_ITEM_BYTES}-byte \
+                         item limit: ImportTable would not load it (DynamoDB never stores such an \
+                         item, so the backup holds a damaged or foreign record: run rewind check)"
+                    ),
+                });
+            }
         }
         lines.extend_from_slice(b"{\"Item\":");
         lines.extend_from_slice(item.image.as_bytes());
