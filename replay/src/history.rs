@@ -9,7 +9,9 @@ use crate::whole_life::with_checked_plan;
 use futures::{StreamExt, TryStreamExt};
 use rewind_catalog::{list_change_files, list_descriptions, TableDescription};
 use rewind_format::bucket_of;
-use rewind_format::{encode_key, format_ms, item_from_json, ChangeFileReader, ChangeRecord};
+use rewind_format::{
+    encode_key, format_ms, item_from_json, key_attribute_types, ChangeFileReader, ChangeRecord,
+};
 use rewind_store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,22 +57,6 @@ pub fn parse_key(text: &str) -> Result<Vec<u8>> {
     encode_key(&item).map_err(|e| bad(e.to_string()))
 }
 
-/// The attributes of a canonical key ([`encode_key`]) with their type tags (`S`, `N`, `B`);
-/// `None` for bytes that are not one.
-fn key_attributes(mut key: &[u8]) -> Option<BTreeSet<(String, char)>> {
-    let mut out = BTreeSet::new();
-    while !key.is_empty() {
-        let name_len = usize::from(u16::from_be_bytes(key.get(..2)?.try_into().ok()?));
-        let name = std::str::from_utf8(key.get(2..2 + name_len)?).ok()?;
-        let tag = char::from(*key.get(2 + name_len)?);
-        let at = 3 + name_len;
-        let value_len = u32::from_be_bytes(key.get(at..at + 4)?.try_into().ok()?) as usize;
-        key = key.get(at + 4 + value_len..)?;
-        out.insert((name.to_string(), tag));
-    }
-    Some(out)
-}
-
 fn describe_attributes(attributes: &BTreeSet<(String, char)>) -> String {
     let names: Vec<String> = attributes
         .iter()
@@ -88,7 +74,8 @@ fn check_key_schema<'a>(
     key: &[u8],
     descriptions: impl IntoIterator<Item = &'a TableDescription>,
 ) -> Result<()> {
-    let Some(given) = key_attributes(key) else {
+    let Some(given) = key_attribute_types(key).map(|a| a.into_iter().collect::<BTreeSet<_>>())
+    else {
         return Ok(());
     };
     let mut expected = None;

@@ -94,10 +94,53 @@ pub fn encode_key(keys: &HashMap<String, AttributeValue>) -> Result<Vec<u8>, Key
     Ok(out)
 }
 
+/// The attribute names and type tags (`'S'`, `'N'`, `'B'`) of an encoded key, in name order;
+/// `None` for bytes that are not an encoded key. What a key's schema is, without its values
+/// (to tell a key of another schema from a key that was never written).
+pub fn key_attribute_types(mut key: &[u8]) -> Option<Vec<(String, char)>> {
+    let mut out = Vec::new();
+    while !key.is_empty() {
+        let name_len = usize::from(u16::from_be_bytes(key.get(..2)?.try_into().ok()?));
+        let name = std::str::from_utf8(key.get(2..2 + name_len)?).ok()?;
+        let tag = char::from(*key.get(2 + name_len)?);
+        if !matches!(tag, 'S' | 'N' | 'B') {
+            return None;
+        }
+        let at = 3 + name_len;
+        let value_len = u32::from_be_bytes(key.get(at..at + 4)?.try_into().ok()?) as usize;
+        key = key.get(at + 4 + value_len..)?;
+        out.push((name.to_string(), tag));
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_key_tells_its_schema() {
+        let key = encode_key(&HashMap::from([
+            ("sk".to_string(), AttributeValue::N("1E+2".into())),
+            ("pk".to_string(), AttributeValue::S("USER#1".into())),
+        ]))
+        .unwrap();
+        assert_eq!(
+            key_attribute_types(&key),
+            Some(vec![("pk".to_string(), 'S'), ("sk".to_string(), 'N')])
+        );
+        assert_eq!(
+            key_attribute_types(&key[..key.len() - 1]),
+            None,
+            "truncated"
+        );
+        assert_eq!(
+            key_attribute_types(b"\x00\x01pX\x00\x00\x00\x00"),
+            None,
+            "bad tag"
+        );
+    }
 
     fn key(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
         pairs

@@ -35,7 +35,7 @@ pub use error::{ConvertError, FormatError};
 pub use from_lambda::from_lambda_record;
 #[cfg(feature = "stream-records")]
 pub use from_streams::from_streams_record;
-pub use key::{encode_key, type_name, KeyError};
+pub use key::{encode_key, key_attribute_types, type_name, KeyError};
 pub use reader::{batch_to_records, read_change_file, ChangeFileReader};
 pub use record::{
     image_hash, pad_sequence_number, ChangeRecord, ConvertOptions, EventName, RecordSource,
