@@ -113,6 +113,23 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// [`create_table_with_stream`] (sort key S), then `items` items `pk = o0, o1, ...`, `sk = x`:
+/// a small live table for the backup and API tests.
+pub async fn table_with_items(client: &aws_sdk_dynamodb::Client, table: &str, items: usize) {
+    use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
+    create_table_with_stream(client, table, ScalarAttributeType::S).await;
+    for i in 0..items {
+        client
+            .put_item()
+            .table_name(table)
+            .item("pk", AttributeValue::S(format!("o{i}")))
+            .item("sk", AttributeValue::S("x".into()))
+            .send()
+            .await
+            .expect("PutItem");
+    }
+}
+
 /// Creates a table keyed `pk` (S) + `sk` (`sort_key`), on demand, with a NEW_AND_OLD_IMAGES
 /// stream: the shape every capture test against moto starts from. Returns what CreateTable said
 /// (table ARN, latest stream ARN).

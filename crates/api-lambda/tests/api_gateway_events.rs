@@ -289,25 +289,7 @@ async fn the_api_lambda_answers_api_gateway_events_as_serve_answers_http() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let table = unique("orders");
-    rewind_e2e::create_table_with_stream(
-        &dynamodb,
-        &table,
-        aws_sdk_dynamodb::types::ScalarAttributeType::S,
-    )
-    .await;
-    for i in 0..5 {
-        dynamodb
-            .put_item()
-            .table_name(&table)
-            .item(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("o{i}")),
-            )
-            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
-            .send()
-            .await
-            .unwrap();
-    }
+    rewind_e2e::table_with_items(&dynamodb, &table, 5).await;
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store").to_str().unwrap().to_string();
     let job_table = unique("rewind-jobs");

@@ -142,25 +142,7 @@ async fn jobs_that_succeed_and_fail_are_published_with_filterable_attributes() {
     .await;
 
     let table = unique("orders");
-    rewind_e2e::create_table_with_stream(
-        &dynamodb,
-        &table,
-        aws_sdk_dynamodb::types::ScalarAttributeType::S,
-    )
-    .await;
-    for i in 0..5 {
-        dynamodb
-            .put_item()
-            .table_name(&table)
-            .item(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("o{i}")),
-            )
-            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
-            .send()
-            .await
-            .unwrap();
-    }
+    rewind_e2e::table_with_items(&dynamodb, &table, 5).await;
     let bucket = unique("rewind-notify-store");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let store = format!("s3://{bucket}/backups");

@@ -75,26 +75,22 @@ async fn a_masked_copy_through_the_api_uses_the_key_from_secrets_manager() {
 
     // The copy is what the same options and key make: verify rebuilds the masked state with
     // the key given directly and compares item by item.
-    let verify = |key: &str| {
-        rewind_with_key(
-            &[
-                "verify",
-                "--table",
-                "shop",
-                "--store",
-                &store,
-                "--at",
-                &at,
-                "--against",
-                &to,
-                "--key-filter",
-                "prefix:USER#",
-                "--mask",
-                "email=hmac",
-            ],
-            key,
-        )
-    };
+    let verify_args = [
+        "verify",
+        "--table",
+        "shop",
+        "--store",
+        &store,
+        "--at",
+        &at,
+        "--against",
+        &to,
+        "--key-filter",
+        "prefix:USER#",
+        "--mask",
+        "email=hmac",
+    ];
+    let verify = |key: &str| rewind_with_key(&verify_args, key);
     let same = verify(KEY);
     assert_eq!(
         same.status.code(),
@@ -113,21 +109,7 @@ async fn a_masked_copy_through_the_api_uses_the_key_from_secrets_manager() {
 
     // The CLI reads the same secret.
     let through_secret = Command::new(env!("CARGO_BIN_EXE_rewind"))
-        .args([
-            "verify",
-            "--table",
-            "shop",
-            "--store",
-            &store,
-            "--at",
-            &at,
-            "--against",
-            &to,
-            "--key-filter",
-            "prefix:USER#",
-            "--mask",
-            "email=hmac",
-        ])
+        .args(verify_args)
         .env_remove("REWIND_MASK_KEY")
         .env("REWIND_MASK_KEY_SECRET", &secret)
         .output()

@@ -251,25 +251,7 @@ async fn a_backup_is_posted_and_polled_and_a_table_dynamodb_lacks_is_refused() {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = unique("orders");
-    rewind_e2e::create_table_with_stream(
-        &client,
-        &table,
-        aws_sdk_dynamodb::types::ScalarAttributeType::S,
-    )
-    .await;
-    for i in 0..25 {
-        client
-            .put_item()
-            .table_name(&table)
-            .item(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("o{i}")),
-            )
-            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
-            .send()
-            .await
-            .unwrap();
-    }
+    rewind_e2e::table_with_items(&client, &table, 25).await;
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let (_server, addr) = start_server(store.to_str().unwrap(), &unique("rewind-jobs"));
