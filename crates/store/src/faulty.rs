@@ -82,6 +82,10 @@ pub enum FaultKind {
     ChecksumMismatch,
     /// [`StoreError::AlreadyExists`], as if another writer had won.
     AlreadyExists,
+    /// A timeout *after* the call took effect: the inner store performs it, then the caller
+    /// gets a retryable error. What S3 does when an answer is lost; a retried write then
+    /// meets its own object (a `put_if_absent` gets `AlreadyExists`).
+    LostAnswer,
 }
 
 impl FaultKind {
@@ -108,7 +112,13 @@ impl FaultKind {
             FaultKind::AlreadyExists => StoreError::AlreadyExists {
                 key: format!("{location} (injected fault)"),
             },
+            FaultKind::LostAnswer => other("timeout: the call may have taken effect", true),
         }
+    }
+
+    /// Whether the call reaches the inner store before the error.
+    fn after_the_call(self) -> bool {
+        matches!(self, FaultKind::LostAnswer)
     }
 }
 
@@ -134,6 +144,10 @@ struct Rule {
 pub struct FaultyStore {
     inner: Store,
     rules: Vec<Rule>,
+    /// Listings cut short (a seeded random part of each page, marked truncated).
+    short_pages: Option<u64>,
+    /// Calls delayed: (fraction, seed, longest delay).
+    slow: Option<(f64, u64, std::time::Duration)>,
     calls: [AtomicU64; Op::COUNT],
     injected: AtomicU64,
 }
@@ -153,6 +167,8 @@ impl FaultyStore {
         FaultyStore {
             inner,
             rules: Vec::new(),
+            short_pages: None,
+            slow: None,
             calls: Default::default(),
             injected: AtomicU64::new(0),
         }
@@ -196,6 +212,21 @@ impl FaultyStore {
         self
     }
 
+    /// Cuts every listing page short: a seeded random number of its objects (at least one),
+    /// marked truncated when any were left out. S3 may answer with fewer keys than asked for;
+    /// a caller that takes a short page for the end of the listing misses objects.
+    pub fn short_pages(mut self, seed: u64) -> Self {
+        self.short_pages = Some(seed);
+        self
+    }
+
+    /// Delays each call with probability `fraction` by up to `longest` (seeded): slow answers
+    /// at random points reorder concurrent work the way a loaded S3 does.
+    pub fn slow_calls(mut self, fraction: f64, seed: u64, longest: std::time::Duration) -> Self {
+        self.slow = Some((fraction.clamp(0.0, 1.0), seed, longest));
+        self
+    }
+
     /// How many calls of `op` were made so far, failed ones included ([`Op::Any`]: all calls).
     pub fn calls(&self, op: Op) -> u64 {
         self.calls[op.index()].load(Ordering::SeqCst)
@@ -211,8 +242,27 @@ impl FaultyStore {
         &self.inner
     }
 
-    /// Counts the call and returns the injected error, if a rule fires for it.
-    fn check(&self, op: Op, key: &str) -> Result<()> {
+    /// Counts the call, delays it if it is to be slow, and returns the fault to inject, if a
+    /// rule fires for it: an error before the call, or (a lost answer) after it.
+    async fn check(&self, op: Op, key: &str) -> Fault {
+        let n_any = self.calls[Op::Any.index()].load(Ordering::SeqCst) + 1;
+        if let Some((fraction, seed, longest)) = self.slow {
+            let draw = splitmix64(seed ^ splitmix64(n_any ^ 0x5105));
+            if ((draw >> 11) as f64) / ((1u64 << 53) as f64) < fraction {
+                let ms = splitmix64(draw) % (longest.as_millis() as u64 + 1);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+        }
+        match self.rule_fires(op, key) {
+            Err((e, true)) => Fault::After(e),
+            Err((e, false)) => Fault::Before(e),
+            Ok(()) => Fault::None,
+        }
+    }
+
+    /// Counts the call and returns the injected error (and whether it comes after the call),
+    /// if a rule fires for it.
+    fn rule_fires(&self, op: Op, key: &str) -> std::result::Result<(), (StoreError, bool)> {
         let n_op = self.calls[op.index()].fetch_add(1, Ordering::SeqCst) + 1;
         let n_any = self.calls[Op::Any.index()].fetch_add(1, Ordering::SeqCst) + 1;
         for rule in &self.rules {
@@ -235,28 +285,56 @@ impl FaultyStore {
             };
             if fires {
                 self.injected.fetch_add(1, Ordering::SeqCst);
-                return Err(rule.kind.error(op, self.inner.describe(key)));
+                return Err((
+                    rule.kind.error(op, self.inner.describe(key)),
+                    rule.kind.after_the_call(),
+                ));
             }
         }
         Ok(())
     }
 }
 
+/// What [`FaultyStore::check`] decided for one call.
+enum Fault {
+    None,
+    Before(StoreError),
+    After(StoreError),
+}
+
+impl Fault {
+    /// `Err` for a fault before the call; otherwise what to apply after it.
+    fn before(self) -> Result<Fault> {
+        match self {
+            Fault::Before(e) => Err(e),
+            other => Ok(other),
+        }
+    }
+
+    /// The call's result, or the lost answer's error once the call took effect.
+    fn after<T>(self, result: Result<T>) -> Result<T> {
+        match self {
+            Fault::After(e) => result.and(Err(e)),
+            _ => result,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl ObjectStore for FaultyStore {
     async fn put(&self, key: &str, body: Bytes) -> Result<ObjectMeta> {
-        self.check(Op::Put, key)?;
-        self.inner.put(key, body).await
+        let fault = self.check(Op::Put, key).await.before()?;
+        fault.after(self.inner.put(key, body).await)
     }
 
     async fn put_if_absent(&self, key: &str, body: Bytes) -> Result<ObjectMeta> {
-        self.check(Op::PutIfAbsent, key)?;
-        self.inner.put_if_absent(key, body).await
+        let fault = self.check(Op::PutIfAbsent, key).await.before()?;
+        fault.after(self.inner.put_if_absent(key, body).await)
     }
 
     async fn get(&self, key: &str) -> Result<Bytes> {
-        self.check(Op::Get, key)?;
-        self.inner.get(key).await
+        let fault = self.check(Op::Get, key).await.before()?;
+        fault.after(self.inner.get(key).await)
     }
 
     async fn list_page(
@@ -265,18 +343,30 @@ impl ObjectStore for FaultyStore {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<ListPage> {
-        self.check(Op::List, prefix)?;
-        self.inner.list_page(prefix, start_after, limit).await
+        let fault = self.check(Op::List, prefix).await.before()?;
+        let mut page = fault.after(self.inner.list_page(prefix, start_after, limit).await)?;
+        if let Some(seed) = self.short_pages {
+            if page.objects.len() > 1 {
+                let n = self.calls(Op::List);
+                let keep =
+                    1 + (splitmix64(seed ^ splitmix64(n)) % page.objects.len() as u64) as usize;
+                if keep < page.objects.len() {
+                    page.objects.truncate(keep);
+                    page.truncated = true;
+                }
+            }
+        }
+        Ok(page)
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {
-        self.check(Op::Head, key)?;
-        self.inner.head(key).await
+        let fault = self.check(Op::Head, key).await.before()?;
+        fault.after(self.inner.head(key).await)
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        self.check(Op::Delete, key)?;
-        self.inner.delete(key).await
+        let fault = self.check(Op::Delete, key).await.before()?;
+        fault.after(self.inner.delete(key).await)
     }
 
     fn describe(&self, key: &str) -> String {
@@ -385,6 +475,60 @@ mod tests {
             assert!(check(&err), "{kind:?} gave {err:?}");
             assert!(err.to_string().contains("some/key"), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_takes_effect_and_still_fails() {
+        let (_dir, inner) = local();
+        let faulty =
+            FaultyStore::new(inner.clone()).fail_nth(Op::PutIfAbsent, 1, FaultKind::LostAnswer);
+        let err = faulty
+            .put_if_absent("m/manifest.json", "x".into())
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+        assert_eq!(
+            &inner.get("m/manifest.json").await.unwrap()[..],
+            b"x",
+            "the write landed"
+        );
+        // The retry meets its own object.
+        assert!(faulty
+            .put_if_absent("m/manifest.json", "x".into())
+            .await
+            .unwrap_err()
+            .is_already_exists());
+    }
+
+    #[tokio::test]
+    async fn short_pages_still_list_everything_through_list_all() {
+        let (_dir, inner) = local();
+        for i in 0..40 {
+            inner.put(&format!("p/{i:03}"), "x".into()).await.unwrap();
+        }
+        let faulty = FaultyStore::new(inner).short_pages(7);
+        let first = faulty.list_page("p/", None, 1000).await.unwrap();
+        assert!(
+            first.truncated && !first.objects.is_empty() && first.objects.len() < 40,
+            "{first:?}"
+        );
+        let all = crate::list_all(&faulty, "p/").await.unwrap();
+        assert_eq!(all.len(), 40);
+        assert!(faulty.calls(Op::List) > 2, "several pages");
+    }
+
+    #[tokio::test]
+    async fn slow_calls_are_delayed_and_still_answered() {
+        let (_dir, inner) = local();
+        let faulty =
+            FaultyStore::new(inner).slow_calls(1.0, 3, std::time::Duration::from_millis(30));
+        let started = std::time::Instant::now();
+        for i in 0..10 {
+            faulty.put(&format!("k{i}"), "x".into()).await.unwrap();
+        }
+        // Ten draws up to 30 ms each: some delay happened (a bound that cannot fail on a slow
+        // machine, only on delays never applied).
+        assert!(started.elapsed() >= std::time::Duration::from_millis(20));
     }
 
     #[tokio::test]

@@ -102,7 +102,8 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// One page of the objects whose key starts with `prefix` (which may end mid-segment) and
     /// is strictly after `start_after` (if given), in key byte order, at most `limit` of them
-    /// (`limit` is clamped to `1..=`[`MAX_LIST_PAGE`], and a page may be shorter). Page on by
+    /// (`limit` is clamped to `1..=`[`MAX_LIST_PAGE`], and a page may be shorter, but a
+    /// truncated page holds at least one object). Page on by
     /// passing the last key of a truncated page as `start_after`; see [`list_all`].
     async fn list_page(
         &self,
@@ -135,10 +136,24 @@ pub async fn list_all(store: &dyn ObjectStore, prefix: &str) -> Result<Vec<Objec
             .await?;
         let last = page.objects.last().map(|o| o.key.clone());
         all.extend(page.objects);
-        match last {
-            Some(last) if page.truncated => start_after = Some(last),
-            _ => return Ok(all),
+        match (last, page.truncated) {
+            (Some(last), true) => start_after = Some(last),
+            (None, true) => return Err(empty_truncated_page(store, prefix)),
+            (_, false) => return Ok(all),
         }
+    }
+}
+
+/// The error for a page that says more follow but holds nothing to page on from: taking it for
+/// the end would silently drop the rest of the listing.
+pub fn empty_truncated_page(store: &dyn ObjectStore, prefix: &str) -> StoreError {
+    StoreError::Other {
+        op: "list",
+        key: store.describe(prefix),
+        message: "the store answered an empty page marked truncated; the listing cannot go on"
+            .into(),
+        retryable: true,
+        source: None,
     }
 }
 

@@ -284,10 +284,25 @@ impl ObjectStore for S3Store {
         if let Some(after) = start_after {
             request = request.start_after(self.object_key(after));
         }
-        let output = request
+        let mut output = request
+            .clone()
             .send()
             .await
             .map_err(|e| map_sdk_error("list", &location, e, Call::Other))?;
+        // S3 may answer a page with no keys that still says more follow (ListObjectsV2 makes
+        // no promise of full pages): follow its continuation token until keys or the end come,
+        // since an empty page gives the caller no key to page on from.
+        while output.contents().is_empty() && output.is_truncated().unwrap_or(false) {
+            let Some(token) = output.next_continuation_token().map(str::to_string) else {
+                break;
+            };
+            output = request
+                .clone()
+                .continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("list", &location, e, Call::Other))?;
+        }
         let mut objects: Vec<ObjectMeta> = output
             .contents()
             .iter()
