@@ -123,6 +123,43 @@ async fn an_interrupted_restore_resumes_and_skips_finished_buckets() {
     );
 }
 
+/// The journal's last write (marking the restore done) lands but its answer is lost (a timeout
+/// after S3 took the write). The target is complete: the restore succeeds rather than ask for
+/// a re-run that would then refuse the existing target (found by the seeded fault runs).
+#[tokio::test]
+async fn a_lost_answer_to_the_last_journal_write_does_not_fail_a_finished_restore() {
+    let (_src, local_store_) = local_store();
+    let records = workload();
+    write_files(local_store_.as_ref(), &records, 250).await;
+    seed_capture_state(local_store_.as_ref(), T0_MS + 3_600_000).await;
+    let at = (T0_MS + 1000) / 1000 + 100;
+    let out_dir = tempfile::tempdir().unwrap();
+    let label = format!("file://{}", out_dir.path().display());
+    let target = ExportTarget::new(Arc::new(LocalStore::new(out_dir.path())), label.clone());
+    let journal = format!(
+        "{}journal.json",
+        rewind_catalog::JournalRef::new(TABLE, &target.id()).prefix()
+    );
+    // The first put of the journal starts the restore, the second marks it done.
+    let store: Store = Arc::new(FaultyStore::new(local_store_.clone()).fail_nth_under(
+        Op::Put,
+        &journal,
+        2,
+        FaultKind::LostAnswer,
+    ));
+    let report = restore(&store, &target, &request(at), &RestoreProgress::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        exported(out_dir.path(), &label).await,
+        reference(&records, (at + 1) * 1000)
+    );
+    assert_eq!(
+        report.items,
+        reference(&records, (at + 1) * 1000).len() as u64
+    );
+}
+
 #[tokio::test]
 async fn a_restore_whose_pinned_files_were_replaced_starts_over() {
     let (_src, store) = local_store();
