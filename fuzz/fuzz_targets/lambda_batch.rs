@@ -1,0 +1,5 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(
+    init: rewind_fuzz_targets::fuzzing_init(),
+    |data: &[u8]| rewind_fuzz_targets::run("lambda_batch", data)
+);
