@@ -54,9 +54,10 @@ pub async fn list_change_files(
                 size: meta.size,
             });
         }
-        match page.objects.last() {
-            Some(last) if page.truncated => start_after = Some(last.key.clone()),
-            _ => return Ok(out),
+        match (page.objects.last(), page.truncated) {
+            (Some(last), true) => start_after = Some(last.key.clone()),
+            (None, true) => return Err(rewind_store::empty_truncated_page(store, &prefix).into()),
+            (_, false) => return Ok(out),
         }
     }
 }

@@ -29,7 +29,9 @@ fn manifest(version: u32, files: Vec<SnapshotFileEntry>) -> SnapshotManifest {
 }
 
 async fn put_manifest(store: &LocalStore, m: &SnapshotManifest) -> String {
-    let at = chrono::DateTime::parse_from_rfc3339(&m.at).unwrap().to_utc();
+    let at = chrono::DateTime::parse_from_rfc3339(&m.at)
+        .unwrap()
+        .to_utc();
     let key = layout::snapshot_manifest("orders", at);
     store
         .put(&key, Bytes::from(serde_json::to_vec(m).unwrap()))
@@ -45,10 +47,22 @@ async fn a_manifest_of_another_version_is_refused_naming_it() {
     let key = put_manifest(&store, &manifest(SNAPSHOT_MANIFEST_VERSION + 1, vec![])).await;
     let err = list_snapshots(&store, "orders").await.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, CatalogError::Invalid { what: "snapshot manifest", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            CatalogError::Invalid {
+                what: "snapshot manifest",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(text.contains(&key), "{text}");
     assert!(
-        text.contains(&format!("manifest version {} is not supported", SNAPSHOT_MANIFEST_VERSION + 1)),
+        text.contains(&format!(
+            "manifest version {} is not supported",
+            SNAPSHOT_MANIFEST_VERSION + 1
+        )),
         "{text}"
     );
 }
@@ -64,9 +78,16 @@ async fn a_manifest_whose_files_are_not_all_there_is_not_a_snapshot() {
         bytes: 5,
         crc32c: None,
     };
-    put_manifest(&store, &manifest(SNAPSHOT_MANIFEST_VERSION, vec![file.clone()])).await;
+    put_manifest(
+        &store,
+        &manifest(SNAPSHOT_MANIFEST_VERSION, vec![file.clone()]),
+    )
+    .await;
     assert!(list_snapshots(&store, "orders").await.unwrap().is_empty());
     // The file arrives (a replica catching up) with its recorded size: now it is one.
-    store.put(&file.key, Bytes::from_static(b"12345")).await.unwrap();
+    store
+        .put(&file.key, Bytes::from_static(b"12345"))
+        .await
+        .unwrap();
     assert_eq!(list_snapshots(&store, "orders").await.unwrap().len(), 1);
 }
