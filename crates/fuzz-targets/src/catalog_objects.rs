@@ -23,14 +23,14 @@ pub const TABLE: &str = "orders";
 pub fn snapshot_manifest(data: &[u8]) {
     let scratch = Scratch::get();
     let key = seed_key(scratch, |k| layout::parse_snapshot_manifest(k).is_some());
-    exercise(scratch, &key, data);
+    exercise(scratch, &key, data, Scrub::Yes);
 }
 
 /// The input as the seed store's (first) shard checkpoint.
 pub fn checkpoint(data: &[u8]) {
     let scratch = Scratch::get();
     let key = seed_key(scratch, |k| layout::CheckpointKey::parse(k).is_ok());
-    exercise(scratch, &key, data);
+    exercise(scratch, &key, data, Scrub::No);
 }
 
 /// The input as the journal of an interrupted restore into the target the restore then uses:
@@ -41,7 +41,7 @@ pub fn journal(data: &[u8]) {
     let (_, target_id) = export_target(scratch);
     let journal = JournalRef::new(TABLE, &target_id);
     let key = format!("{}journal.json", journal.prefix());
-    exercise(scratch, &key, data);
+    exercise(scratch, &key, data, Scrub::No);
 }
 
 /// The key of the first seed object for which `pick` holds.
@@ -64,8 +64,17 @@ fn export_target(scratch: &Scratch) -> (ExportTarget, String) {
     (target, id)
 }
 
+/// Whether an input runs `rewind check` too. The scrub decodes every change and snapshot file
+/// (four fifths of an input's time) and reads manifests, not checkpoints or journals: only the
+/// manifest target pays for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scrub {
+    Yes,
+    No,
+}
+
 /// Puts `data` at `key` over a fresh seed store and runs the readers.
-fn exercise(scratch: &Scratch, key: &str, data: &[u8]) {
+fn exercise(scratch: &Scratch, key: &str, data: &[u8], scrub: Scrub) {
     let store = scratch.seeded_store(
         "store",
         &[(key.to_string(), Some(Bytes::copy_from_slice(data)))],
@@ -74,7 +83,9 @@ fn exercise(scratch: &Scratch, key: &str, data: &[u8]) {
     let spill = scratch.empty_dir("spill");
     scratch.block_on(async {
         let _ = rewind_catalog::load_catalog(store.as_ref(), TABLE, None).await;
-        let _ = rewind_replay::check::check_table(&store, TABLE).await;
+        if scrub == Scrub::Yes {
+            let _ = rewind_replay::check::check_table(&store, TABLE).await;
+        }
         let request = RestoreRequest {
             table: TABLE.into(),
             at: AtSpec::Latest,

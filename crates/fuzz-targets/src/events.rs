@@ -2,7 +2,7 @@
 
 use crate::scratch::Scratch;
 use rewind_capture::{CaptureOptions, Capturer};
-use rewind_format::{encode_key, from_lambda_record, item_from_json, ConvertOptions};
+use rewind_format::{encode_key, from_lambda_record, item_from_json, ConvertOptions, StreamArn};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -57,6 +57,11 @@ pub fn lambda_batch(data: &[u8]) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let arn = event
+        .get("eventSourceARN")
+        .or_else(|| records.first().and_then(|r| r.get("eventSourceARN")))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let shard = event
         .get("shardId")
         .and_then(Value::as_str)
@@ -81,10 +86,15 @@ pub fn lambda_batch(data: &[u8]) {
         records.len() as u64,
         "records neither captured nor quarantined: {stats:?}"
     );
-    // What converts must be in the store.
+    // What converts and belongs to the event's stream (capture quarantines records of another
+    // table or stream) must be in the store.
+    let Some(stream) = arn.as_deref().and_then(|a| StreamArn::parse(a).ok()) else {
+        return;
+    };
     let expected: BTreeSet<String> = records
         .iter()
         .filter_map(|r| from_lambda_record(r, &shard, 0, &ConvertOptions::default()).ok())
+        .filter(|r| r.table_name == stream.table && r.stream_label == stream.label)
         .map(|r| r.sequence_number)
         .collect();
     let stored: BTreeSet<String> = scratch.block_on(async {

@@ -100,8 +100,9 @@ impl Scratch {
     /// deletes the key).
     pub fn seeded_store(&self, name: &str, replace: &[(String, Option<Bytes>)]) -> Store {
         let store = self.empty_store(name);
+        let seed = self.seed_objects();
         self.block_on(async {
-            for (key, body) in self.seed_objects() {
+            for (key, body) in seed {
                 if replace.iter().all(|(k, _)| k != key) {
                     store.put(key, body.clone()).await.expect("seeding");
                 }
