@@ -14,6 +14,7 @@ pub mod copy_spec;
 pub mod drill;
 pub mod dry_run;
 pub mod error;
+pub mod fanout;
 pub mod fingerprint;
 pub mod fold;
 pub mod folded;

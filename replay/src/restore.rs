@@ -169,16 +169,16 @@ pub async fn restore(
 }
 
 #[derive(Debug, Clone)]
-struct Setup {
-    plan: Plan,
-    mode: WriteMode,
-    restarted: bool,
+pub(crate) struct Setup {
+    pub(crate) plan: Plan,
+    pub(crate) mode: WriteMode,
+    pub(crate) restarted: bool,
     /// A journal to write before the first bucket (`None`: resuming the stored one).
-    new_journal: Option<Journal>,
+    pub(crate) new_journal: Option<Journal>,
 }
 
 /// Resume the stored journal if it is this request's and its pins still hold; otherwise plan.
-async fn decide(
+pub(crate) async fn decide(
     store: &Store,
     journal_ref: &JournalRef,
     catalog: &Catalog,
@@ -320,7 +320,37 @@ async fn write(
     written_now: &AtomicU64,
     scope: Option<&ResolvedFilter>,
 ) -> Result<BucketWritten> {
-    let plan = &setup.plan;
+    let totals = write_buckets(
+        store,
+        target,
+        req,
+        progress,
+        journal_ref,
+        setup,
+        done,
+        folded,
+        written_now,
+        scope,
+    )
+    .await?;
+    finish_restore(store, target, req, journal_ref, setup, totals).await
+}
+
+/// Writes the folded buckets (after the journal, when this run starts one), each marked done
+/// in the journal once durable at the target. Returns the totals, earlier runs' included.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_buckets(
+    store: &Store,
+    target: &dyn RestoreTarget,
+    req: &RestoreRequest,
+    progress: &RestoreProgress,
+    journal_ref: &JournalRef,
+    setup: &Setup,
+    done: &std::collections::BTreeMap<u32, BucketWritten>,
+    folded: &FoldedState,
+    written_now: &AtomicU64,
+    scope: Option<&ResolvedFilter>,
+) -> Result<BucketWritten> {
     // The journal is written only once the target accepted the restore: a refused target must
     // never look like a restore of ours to resume into.
     if let Some(journal) = &setup.new_journal {
@@ -357,7 +387,19 @@ async fn write(
             }
         })
         .await?;
-    let totals = totals.into_inner().expect("not poisoned");
+    Ok(totals.into_inner().expect("not poisoned"))
+}
+
+/// After every bucket: the target's finishing steps, then the journal marked done.
+pub(crate) async fn finish_restore(
+    store: &Store,
+    target: &dyn RestoreTarget,
+    req: &RestoreRequest,
+    journal_ref: &JournalRef,
+    setup: &Setup,
+    totals: BucketWritten,
+) -> Result<BucketWritten> {
+    let plan = &setup.plan;
     target
         .finish(&FinishContext {
             description: plan.description.clone(),
@@ -440,7 +482,7 @@ async fn give_up(
     }
 }
 
-fn add(acc: &mut BucketWritten, w: &BucketWritten) {
+pub(crate) fn add(acc: &mut BucketWritten, w: &BucketWritten) {
     acc.items_written += w.items_written;
     acc.bytes_written += w.bytes_written;
     acc.deleted += w.deleted;
