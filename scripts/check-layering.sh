@@ -31,6 +31,7 @@ forbid rewind-replay rewind-capture rewind-compactor aws-sdk-dynamodbstreams lam
 forbid rewind-compactor rewind-capture aws-sdk-dynamodbstreams aws_lambda_events
 forbid rewind-service rewind-capture aws-sdk-dynamodbstreams aws_lambda_events
 forbid rewind-api-lambda rewind-capture aws-sdk-dynamodbstreams
+forbid rewind-worker-lambda rewind-capture aws-sdk-dynamodbstreams aws_lambda_events
 forbid rewind-store rewind-catalog rewind-capture rewind-replay
 forbid rewind-format rewind-store rewind-catalog
 

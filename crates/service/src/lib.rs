@@ -13,5 +13,6 @@ pub mod api;
 pub mod jobs;
 pub mod mask_key;
 pub mod notify;
+pub mod steps;
 
 pub use jobs::{Claim, JobCatalog, JobError, JobKind, JobRecord, JobStatus, NewJob, Progress};

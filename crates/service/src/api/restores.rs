@@ -56,6 +56,43 @@ pub struct RestoreBody {
     pub dry_run: bool,
 }
 
+impl RestoreBody {
+    /// The restore the body asks for and its target, each option parsed as the CLI parses it;
+    /// a bad one is a 400 naming it. The HMAC key of masks is the server's (`hmac_key`). Used
+    /// when the job is posted and again by the Step Functions tasks that run it.
+    pub fn to_request(
+        &self,
+        hmac_key: Option<Vec<u8>>,
+    ) -> Result<(RestoreRequest, TargetUrl), ApiError> {
+        let at: AtSpec = self
+            .at
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
+        let url: TargetUrl = self.to.parse().map_err(ApiError::from)?;
+        if let Some(path) = self
+            .key_filter
+            .as_deref()
+            .and_then(|f| f.strip_prefix("file:"))
+        {
+            return Err(ApiError::bad_request(format!(
+                "key_filter \"file:{path}\": the API does not read the server's files; send the keys inline (a DynamoDB JSON key or an array of keys) or prefix:TEXT"
+            )));
+        }
+        let copy =
+            CopySpec::from_options_with_key(self.key_filter.as_deref(), &self.mask, hmac_key)?;
+        let request = RestoreRequest {
+            table: self.table.clone(),
+            at,
+            into_existing: self.into_existing,
+            no_ttl: self.no_ttl,
+            plan: PlanOptions::default(),
+            reconstruct: Default::default(),
+            copy,
+        };
+        Ok((request, url))
+    }
+}
+
 /// `POST /restores`: 202 and the job, or a 4xx saying what is wrong (and no job).
 pub async fn create(
     State(state): State<Arc<ApiState>>,
@@ -64,25 +101,8 @@ pub async fn create(
     let body: RestoreBody = serde_json::from_slice(&body?)
         .map_err(|e| ApiError::bad_request(format!("request body: {e}")))?;
     known_table(&state, &body.table).await?;
-    let at: AtSpec = body
-        .at
-        .parse()
-        .map_err(|e| ApiError::bad_request(format!("at: {e}")))?;
-    let url: TargetUrl = body.to.parse().map_err(ApiError::from)?;
-    if let Some(path) = body
-        .key_filter
-        .as_deref()
-        .and_then(|f| f.strip_prefix("file:"))
-    {
-        return Err(ApiError::bad_request(format!(
-            "key_filter \"file:{path}\": the API does not read the server's files; send the keys inline (a DynamoDB JSON key or an array of keys) or prefix:TEXT"
-        )));
-    }
-    let copy = CopySpec::from_options_with_key(
-        body.key_filter.as_deref(),
-        &body.mask,
-        state.mask_key.bytes(),
-    )?;
+    let (request, url) = body.to_request(state.mask_key.bytes())?;
+    let (at, copy) = (request.at, &request.copy);
 
     // What the job would refuse, refused now: the window, the copy options, the target.
     let catalog = rewind_catalog::load_catalog(state.store.as_ref(), &body.table, at.second())
@@ -123,15 +143,6 @@ pub async fn create(
             .expect("JSON"),
         })
         .await?;
-    let request = RestoreRequest {
-        table: body.table,
-        at,
-        into_existing: body.into_existing,
-        no_ttl: body.no_ttl,
-        plan: PlanOptions::default(),
-        reconstruct: Default::default(),
-        copy,
-    };
     launch_restore(
         &state,
         RestoreJob {

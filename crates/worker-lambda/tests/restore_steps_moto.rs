@@ -1,0 +1,237 @@
+//! The worker Lambda's steps, invoked with the payloads the restore state machine sends and in
+//! its order (plan, the Map's bucket steps concurrently, commit, verify), against moto: the job
+//! ends `succeeded` with a verified report and the restored table equals the reference model.
+//! The failure path (a refused plan, then the Catch's `job_failed`) ends the job failed with
+//! the cause; a payload that is no step is refused as `Rewind.InvalidEvent`.
+
+use rewind_e2e::changelog::*;
+use rewind_replay::target::dynamodb::DynamoDbTarget;
+use rewind_replay::target::RestoreTarget;
+use rewind_service::jobs::{JobCatalog, JobKind, JobStatus, NewJob};
+use rewind_service::mask_key::MaskKey;
+use rewind_service::notify::Notifier;
+use rewind_service::steps::StepContext;
+use rewind_worker_lambda::handle;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:08x}", rand_suffix())
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    nanos ^ std::process::id().rotate_left(16)
+}
+
+fn workload() -> Vec<rewind_format::ChangeRecord> {
+    use rewind_format::EventName;
+    (0..900u64)
+        .map(|i| {
+            let key = format!("k{}", (i * 7919) % 150);
+            let event = match i % 7 {
+                0 if i > 150 => EventName::Remove,
+                _ if i < 150 => EventName::Insert,
+                _ => EventName::Modify,
+            };
+            record(
+                &key,
+                LABEL,
+                100 + i,
+                T0_MS + 1000 + i as i64 * 80,
+                event,
+                i as u32,
+            )
+        })
+        .collect()
+}
+
+async fn table_items(target: &DynamoDbTarget) -> BTreeMap<String, String> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<rewind_format::Item>>(4);
+    let collect = async {
+        let mut out = BTreeMap::new();
+        while let Some(page) = rx.recv().await {
+            for item in page {
+                let keys: std::collections::HashMap<_, _> = item
+                    .iter()
+                    .filter(|(k, _)| *k == "pk")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                out.insert(
+                    rewind_format::item_to_json(&keys),
+                    rewind_format::item_to_json(&item),
+                );
+            }
+        }
+        out
+    };
+    let (scanned, items) = tokio::join!(target.scan(tx), collect);
+    scanned.unwrap();
+    items
+}
+
+async fn invoke(ctx: &StepContext, payload: Value) -> Result<Value, (String, String)> {
+    handle(ctx, payload)
+        .await
+        .map_err(|d| (d.error_type, d.error_message))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_runs_step_by_step_and_ends_verified() {
+    rewind_e2e::moto_endpoint();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let (_dir, store) = local_store();
+    let records = workload();
+    write_files(store.as_ref(), &records, 100).await;
+    seed_capture_state(store.as_ref(), T0_MS + 3_600_000).await;
+    let jobs = JobCatalog::new(dynamodb.clone(), unique("jobs"));
+    jobs.create_if_missing().await.unwrap();
+    let ctx = StepContext {
+        store,
+        jobs: jobs.clone(),
+        notifier: Notifier::disabled(),
+        mask_key: MaskKey::new(None),
+    };
+    let at = (T0_MS + 1000) / 1000 + 40;
+    let at_text = rewind_replay::at::format_second(at);
+    let target_table = unique("restored");
+    let request = |to: &str| {
+        json!({"table": TABLE, "at": at_text, "to": to, "into_existing": false, "no_ttl": false,
+            "key_filter": null, "mask": [], "dry_run": false})
+        .to_string()
+    };
+    let to = format!("dynamodb://{target_table}");
+    let job = jobs
+        .create(NewJob {
+            kind: JobKind::Restore,
+            table: TABLE.into(),
+            at: Some(at_text.clone()),
+            target: Some(to.clone()),
+            request: request(&to),
+        })
+        .await
+        .unwrap();
+    let id = job.job_id.clone();
+
+    // The execution: plan, the Map over buckets (concurrently), commit, verify.
+    let plan = invoke(&ctx, json!({"action": "restore_plan", "job_id": id}))
+        .await
+        .unwrap();
+    assert_eq!(plan["fan_out"], json!(true), "{plan}");
+    assert_eq!(plan["job_id"], json!(id));
+    let buckets: Vec<u64> = plan["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap())
+        .collect();
+    assert!(!buckets.is_empty());
+    // A retried plan step (Step Functions retries a Task whose answer was lost) is harmless.
+    let again = invoke(&ctx, json!({"action": "restore_plan", "job_id": id}))
+        .await
+        .unwrap();
+    assert_eq!(again["at"], plan["at"]);
+    let steps = buckets.iter().map(|b| {
+        invoke(
+            &ctx,
+            json!({"action": "restore_bucket", "job_id": id, "bucket": b}),
+        )
+    });
+    let written: Vec<Value> = futures_join(steps).await;
+    let items: u64 = written
+        .iter()
+        .map(|w| w["items_written"].as_u64().unwrap())
+        .sum();
+    let commit = invoke(&ctx, json!({"action": "restore_commit", "job_id": id}))
+        .await
+        .unwrap();
+    assert_eq!(commit["items"].as_u64(), Some(items));
+    let verified = invoke(&ctx, json!({"action": "restore_verify", "job_id": id}))
+        .await
+        .unwrap();
+    assert_eq!(
+        verified,
+        json!({"job_id": id, "status": "succeeded", "verified": true})
+    );
+
+    let job = jobs.get(&id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let report: Value = serde_json::from_str(job.report.as_deref().unwrap()).unwrap();
+    assert_eq!(report["verify"]["missing"], json!(0), "{report}");
+    assert_eq!(report["at"], json!(at_text));
+    let want = reference(&records, (at + 1) * 1000);
+    let target = DynamoDbTarget::new(dynamodb.clone(), &target_table, to.clone());
+    assert_eq!(table_items(&target).await, want);
+    assert_eq!(items, want.len() as u64);
+
+    // The same restore again: the plan is refused (the table exists), the Catch ends the job.
+    let second = jobs
+        .create(NewJob {
+            kind: JobKind::Restore,
+            table: TABLE.into(),
+            at: Some(at_text.clone()),
+            target: Some(to.clone()),
+            request: request(&to),
+        })
+        .await
+        .unwrap();
+    let (error_type, message) = invoke(
+        &ctx,
+        json!({"action": "restore_plan", "job_id": second.job_id}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error_type, "Rewind.Failed");
+    assert!(message.contains("already exists"), "{message}");
+    let cause = json!({"errorType": error_type, "errorMessage": message}).to_string();
+    let failed = invoke(
+        &ctx,
+        json!({"action": "job_failed", "job_id": second.job_id,
+            "error": {"Error": "Rewind.Failed", "Cause": cause}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(failed["status"], json!("failed"));
+    let second = jobs.get(&second.job_id).await.unwrap().unwrap();
+    assert_eq!(second.status, JobStatus::FailedResumable, "{second:?}");
+    assert!(
+        second.error.as_deref().unwrap().contains("already exists"),
+        "{second:?}"
+    );
+    // Bucket steps of a job that is not running in this execution are refused.
+    let (error_type, _) = invoke(
+        &ctx,
+        json!({"action": "restore_bucket", "job_id": second.job_id, "bucket": 0}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error_type, "Rewind.Failed");
+
+    // Not a step at all.
+    let (error_type, message) = invoke(&ctx, json!({"action": "restore_everything", "job_id": id}))
+        .await
+        .unwrap_err();
+    assert_eq!(error_type, "Rewind.InvalidEvent");
+    assert!(message.contains("restore_everything"), "{message}");
+    let _ = dynamodb
+        .delete_table()
+        .table_name(&target_table)
+        .send()
+        .await;
+}
+
+async fn futures_join<F: std::future::Future<Output = Result<Value, (String, String)>>>(
+    steps: impl Iterator<Item = F>,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    let handles: Vec<F> = steps.collect();
+    for result in futures::future::join_all(handles).await {
+        out.push(result.expect("a bucket step"));
+    }
+    out
+}
