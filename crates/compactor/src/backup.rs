@@ -133,10 +133,7 @@ pub async fn backup_from(
         chrono::DateTime::from_timestamp_millis(source.now_ms()).unwrap_or_else(Utc::now);
     save_description_if_changed(store.as_ref(), &description, described_at).await?;
     let key_names = key_names_of(&description);
-    let buckets = opts.buckets.unwrap_or_else(|| {
-        let items = description.item_count.unwrap_or(0).max(0) as u64;
-        (items / 50_000).max(1).next_power_of_two().clamp(16, 1024) as u32
-    });
+    let buckets = opts.buckets.unwrap_or_else(|| bucket_count(&description));
     let progress = &opts.progress;
     progress.items_expected.store(
         description.item_count.unwrap_or(0).max(0) as u64,
@@ -248,9 +245,19 @@ pub async fn backup_from(
     })
 }
 
+/// Snapshot buckets for a table of the size DynamoDB last estimated: about 50k items per
+/// bucket, 16 to 1,024.
+pub(crate) fn bucket_count(description: &rewind_catalog::TableDescription) -> u32 {
+    let items = description.item_count.unwrap_or(0).max(0) as u64;
+    (items / 50_000).max(1).next_power_of_two().clamp(16, 1024) as u32
+}
+
 /// The label of the table's stream, which the changes over the scan will come from; refuses a
 /// table without a stream, or with one capture cannot use.
-fn stream_label(table: &str, description: &rewind_catalog::TableDescription) -> Result<String> {
+pub(crate) fn stream_label(
+    table: &str,
+    description: &rewind_catalog::TableDescription,
+) -> Result<String> {
     let stream = &description.stream;
     let Some(label) = stream
         .latest_stream_label
@@ -314,7 +321,7 @@ async fn scan_segment(
 
 /// A scanned item as a snapshot row: the version it holds is unknown, so it carries the scan's
 /// start as its stamp and sequence number 0 (it ranks below every change anyway).
-fn scan_row(
+pub(crate) fn scan_row(
     item: ScannedItem,
     key_names: &[String],
     table: &str,

@@ -5,6 +5,7 @@
 //! sees.
 
 pub mod backup;
+pub mod backup_fanout;
 pub mod compact;
 pub mod error;
 pub mod fanout;

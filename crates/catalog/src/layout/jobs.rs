@@ -18,6 +18,36 @@ pub fn compaction_run_key(table: &str, run_id: &str) -> String {
     format!("{COMPACTION}/table={table}/runs/{run_id}.json")
 }
 
+/// The plan of a fanned-out full backup (`compaction/table=<t>/backups/<run>/run.json`): what
+/// every step of the Step Functions run reads (the scan's start, segments, buckets, stream).
+pub fn backup_run_key(table: &str, run_id: &str) -> String {
+    format!("{}run.json", backup_run_prefix(table, run_id))
+}
+
+/// Everything a fanned-out backup stages before its snapshot exists: the plan, the segments'
+/// part files and done-markers. Removed when the snapshot is committed.
+pub fn backup_run_prefix(table: &str, run_id: &str) -> String {
+    format!("{COMPACTION}/table={table}/backups/{run_id}/")
+}
+
+/// The prefix of one scan segment's part files and done-marker.
+pub fn backup_segment_prefix(table: &str, run_id: &str, segment: u32) -> String {
+    format!("{}segment={segment:05}/", backup_run_prefix(table, run_id))
+}
+
+/// One part file of a scan segment: rows of one snapshot bucket (change-file format).
+pub fn backup_part_key(table: &str, run_id: &str, segment: u32, bucket: u32, part: u32) -> String {
+    format!(
+        "{}bucket={bucket:04}/part={part:05}.parquet",
+        backup_segment_prefix(table, run_id, segment)
+    )
+}
+
+/// The marker a finished scan segment leaves (its item count and when it ended).
+pub fn backup_segment_done(table: &str, run_id: &str, segment: u32) -> String {
+    format!("{}done.json", backup_segment_prefix(table, run_id, segment))
+}
+
 /// Prefix of one restore's progress journal: the source table and a digest of the target's
 /// canonical URL (`target_digest`: lowercase hex), so a re-run of the same restore finds it.
 pub fn restore_prefix(table: &str, target_digest: &str) -> String {
