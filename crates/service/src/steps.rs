@@ -1,4 +1,4 @@
-//! The steps of the restore state machine (deploy/statemachines/restore.asl.json), run by the
+//! The steps of the restore and backup state machines (deploy/statemachines/), run by the
 //! worker Lambda: each is one invocation whose input is the Task's payload and whose answer is
 //! the next state's input. The job item in the catalog is the thread through them: its stored
 //! request says what to restore, every step of one job's execution acts as the same worker
@@ -7,13 +7,22 @@
 //! ```text
 //! restore_plan ─┬─ fan_out: Map(restore_bucket per bucket) ─ restore_commit ─ restore_verify
 //!               └─ otherwise: restore_whole (into an existing table, dry runs)
+//! backup_plan ── Map(backup_segment per segment) ── Map(backup_bucket per bucket) ── backup_commit
 //! any failure ── job_failed ── Fail
 //! ```
+//!
+//! A scheduled backup (an EventBridge rule) has no job yet: `backup_plan` without `job_id`
+//! creates one for its `table`.
 
 use crate::api::restores::RestoreBody;
-use crate::jobs::{Claim, JobCatalog, JobError, JobKind, JobRecord, JobStatus};
+use crate::jobs::{Claim, JobCatalog, JobError, JobKind, JobRecord, JobStatus, NewJob};
 use crate::mask_key::MaskKey;
 use crate::notify::{Notification, Notifier};
+use rewind_compactor::backup_fanout::{
+    backup_bucket, backup_segment, commit_backup, load_backup_run, plan_backup,
+};
+use rewind_compactor::fanout::BucketResult;
+use rewind_compactor::{CompactorError, DynamoDbSource, TableSource};
 use rewind_replay::dry_run::dry_run;
 use rewind_replay::fanout::{commit_fanout, plan_fanout, restore_bucket};
 use rewind_replay::journal::{Journal, JournalRef};
@@ -56,6 +65,43 @@ pub enum Step {
         /// The job.
         job_id: String,
     },
+    /// Claim the backup job (or create one for `table`, for a scheduled backup), describe the
+    /// table and plan the scan; answers the run, its segments and buckets.
+    BackupPlan {
+        /// The job, when the API created it.
+        #[serde(default)]
+        job_id: Option<String>,
+        /// The table, for a scheduled backup without a job.
+        #[serde(default)]
+        table: Option<String>,
+    },
+    /// Scan one segment into staged parts.
+    BackupSegment {
+        /// The job.
+        job_id: String,
+        /// The run, from the plan.
+        run_id: String,
+        /// The segment.
+        segment: u32,
+    },
+    /// Write one snapshot bucket from every segment's parts.
+    BackupBucket {
+        /// The job.
+        job_id: String,
+        /// The run.
+        run_id: String,
+        /// The bucket.
+        bucket: u32,
+    },
+    /// Commit the snapshot from the buckets' results, end the job and announce it.
+    BackupCommit {
+        /// The job.
+        job_id: String,
+        /// The run.
+        run_id: String,
+        /// The bucket Map's results.
+        results: Vec<BucketResult>,
+    },
     /// The execution failed: end the job as failed (resumable) with the error, and announce it.
     JobFailed {
         /// The job.
@@ -92,28 +138,56 @@ impl StepError {
     }
 }
 
+impl StepError {
+    fn classified(retryable: bool, message: String) -> Self {
+        if retryable {
+            StepError::Retryable(message)
+        } else {
+            StepError::Failed(message)
+        }
+    }
+}
+
+/// Whether a replay failure may go away when the step is retried.
+fn replay_retryable(e: &ReplayError) -> bool {
+    match e {
+        ReplayError::Store(s) => s.is_retryable(),
+        ReplayError::Aws { retryable, .. } => *retryable,
+        _ => false,
+    }
+}
+
 impl From<ReplayError> for StepError {
     fn from(e: ReplayError) -> Self {
+        StepError::classified(replay_retryable(&e), e.to_string())
+    }
+}
+
+impl From<CompactorError> for StepError {
+    fn from(e: CompactorError) -> Self {
         let retryable = match &e {
-            ReplayError::Store(s) => s.is_retryable(),
-            ReplayError::Aws { retryable, .. } => *retryable,
+            CompactorError::Store(s) => s.is_retryable(),
+            CompactorError::Catalog(c) => c.is_retryable(),
+            CompactorError::Replay(r) => replay_retryable(r),
+            // DescribeTable and Scan: throttling and service errors are worth retrying.
+            CompactorError::Aws { message, .. } => [
+                "Throttl",
+                "ProvisionedThroughputExceeded",
+                "RequestLimitExceeded",
+                "InternalServerError",
+                "ServiceUnavailable",
+            ]
+            .iter()
+            .any(|code| message.contains(code)),
             _ => false,
         };
-        if retryable {
-            StepError::Retryable(e.to_string())
-        } else {
-            StepError::Failed(e.to_string())
-        }
+        StepError::classified(retryable, e.to_string())
     }
 }
 
 impl From<JobError> for StepError {
     fn from(e: JobError) -> Self {
-        if e.is_retryable() {
-            StepError::Retryable(e.to_string())
-        } else {
-            StepError::Failed(e.to_string())
-        }
+        StepError::classified(e.is_retryable(), e.to_string())
     }
 }
 
@@ -128,6 +202,8 @@ pub struct StepContext {
     pub notifier: Notifier,
     /// The HMAC key of masked copies.
     pub mask_key: MaskKey,
+    /// DynamoDB, for the tables a backup scans.
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// Parses a step's payload.
@@ -204,6 +280,79 @@ pub async fn run_step(ctx: &StepContext, step: Step) -> Result<Value, StepError>
             let report = serde_json::to_value(&report).expect("reports serialise");
             verified_end(ctx, &job_id, &request, target.as_ref(), at, report).await
         }
+        Step::BackupPlan { job_id, table } => {
+            let job = match (job_id, table) {
+                (Some(id), _) => claimed(ctx, &id).await?,
+                (None, Some(table)) => {
+                    let job = ctx
+                        .jobs
+                        .create(NewJob {
+                            kind: JobKind::Backup,
+                            table: table.clone(),
+                            at: None,
+                            target: None,
+                            request: json!({"table": table, "scheduled": true}).to_string(),
+                        })
+                        .await?;
+                    claimed(ctx, &job.job_id).await?
+                }
+                (None, None) => {
+                    return Err(StepError::Invalid(
+                        "backup_plan needs a job_id (from the API) or a table (a schedule)".into(),
+                    ))
+                }
+            };
+            backup_job(&job)?;
+            let source = DynamoDbSource::new(ctx.dynamodb.clone(), &job.table);
+            let items = source.describe().await?.item_count.unwrap_or(0).max(0) as u64;
+            let run = plan_backup(&ctx.store, &source, scan_segments(items), None, 5_000).await?;
+            Ok(
+                json!({"job_id": job.job_id, "table": job.table, "run_id": run.run_id,
+                "segments": run.segment_list(), "buckets": run.bucket_list()}),
+            )
+        }
+        Step::BackupSegment {
+            job_id,
+            run_id,
+            segment,
+        } => {
+            let job = running(ctx, &job_id).await?;
+            backup_job(&job)?;
+            let run = load_backup_run(&ctx.store, &job.table, &run_id).await?;
+            let source = DynamoDbSource::new(ctx.dynamodb.clone(), &job.table);
+            let done = backup_segment(&ctx.store, &source, &run, segment).await?;
+            Ok(json!({"segment": segment, "items": done.items}))
+        }
+        Step::BackupBucket {
+            job_id,
+            run_id,
+            bucket,
+        } => {
+            let job = running(ctx, &job_id).await?;
+            backup_job(&job)?;
+            let run = load_backup_run(&ctx.store, &job.table, &run_id).await?;
+            let result = backup_bucket(&ctx.store, &run, bucket).await?;
+            Ok(serde_json::to_value(&result).expect("results serialise"))
+        }
+        Step::BackupCommit {
+            job_id,
+            run_id,
+            results,
+        } => {
+            let job = running(ctx, &job_id).await?;
+            backup_job(&job)?;
+            let run = load_backup_run(&ctx.store, &job.table, &run_id).await?;
+            let source = DynamoDbSource::new(ctx.dynamodb.clone(), &job.table);
+            let report = commit_backup(&ctx.store, &source, &run, &results).await?;
+            let manifest = report.manifest.clone();
+            end(
+                ctx,
+                &job_id,
+                Ok(serde_json::to_string(&report).expect("reports serialise")),
+            )
+            .await?;
+            Ok(json!({"job_id": job_id, "status": "succeeded", "manifest": manifest}))
+        }
         Step::JobFailed { job_id, error } => {
             let what = error
                 .get("Error")
@@ -214,10 +363,13 @@ pub async fn run_step(ctx: &StepContext, step: Step) -> Result<Value, StepError>
                 .and_then(Value::as_str)
                 .map(cause_message)
                 .unwrap_or_default();
-            let message = format!(
-                "{what}: {cause} (the restore journal keeps what was written: post the same request again to resume)"
-            );
-            match ctx.jobs.get(&job_id).await? {
+            let job = ctx.jobs.get(&job_id).await?;
+            let next = match job.as_ref().map(|j| j.kind) {
+                Some(JobKind::Backup) => "the staged scan is never used: run the backup again",
+                _ => "the restore journal keeps what was written: post the same request again to resume",
+            };
+            let message = format!("{what}: {cause} ({next})");
+            match job {
                 Some(job) if job.status == JobStatus::Running => {
                     end(ctx, &job_id, Err((message, true))).await?;
                 }
@@ -238,6 +390,23 @@ pub async fn run_step(ctx: &StepContext, step: Step) -> Result<Value, StepError>
             Ok(json!({"job_id": job_id, "status": "failed"}))
         }
     }
+}
+
+/// Parallel Scan segments for a table of `items` (DynamoDB's estimate): one per 250k items,
+/// 1 to 64, so each segment's Lambda scans for minutes, not hours.
+fn scan_segments(items: u64) -> u32 {
+    (items / 250_000).clamp(1, 64) as u32
+}
+
+/// Refuses a job that is not a backup.
+fn backup_job(job: &JobRecord) -> Result<(), StepError> {
+    if job.kind != JobKind::Backup {
+        return Err(StepError::Invalid(format!(
+            "job {} is a {:?} job, not a backup",
+            job.job_id, job.kind
+        )));
+    }
+    Ok(())
 }
 
 /// The worker id every step of one job's execution acts as.

@@ -1,4 +1,4 @@
-//! The worker Lambda the state machines invoke: one step per invocation (its payload the Task's
+//! The worker Lambda the state machines (restore and full backup) invoke: one step per invocation (its payload the Task's
 //! input, its answer the next state's input). The steps themselves are
 //! [`rewind_service::steps`]; this crate reads the configuration, builds their context and maps
 //! a failed step to a typed Lambda error (`Rewind.Retryable`, `Rewind.InvalidEvent`,
@@ -62,9 +62,11 @@ pub async fn step_context(
     config: &WorkerConfig,
     sdk: &aws_config::SdkConfig,
 ) -> Result<StepContext, ConfigError> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Ok(StepContext {
         store: rewind_store::open(&config.store).await?,
-        jobs: JobCatalog::new(aws_sdk_dynamodb::Client::new(sdk), &config.job_table),
+        jobs: JobCatalog::new(dynamodb.clone(), &config.job_table),
+        dynamodb,
         notifier: match &config.sns_topic {
             Some(topic) => Notifier::sns(aws_sdk_sns::Client::new(sdk), topic),
             None => Notifier::disabled(),

@@ -96,6 +96,7 @@ async fn a_restore_runs_step_by_step_and_ends_verified() {
         jobs: jobs.clone(),
         notifier: Notifier::disabled(),
         mask_key: MaskKey::new(None),
+        dynamodb: dynamodb.clone(),
     };
     let at = (T0_MS + 1000) / 1000 + 40;
     let at_text = rewind_replay::at::format_second(at);
@@ -234,4 +235,85 @@ async fn futures_join<F: std::future::Future<Output = Result<Value, (String, Str
         out.push(result.expect("a bucket step"));
     }
     out
+}
+
+/// A scheduled full backup (no job yet) through the backup machine's steps: plan creates the
+/// job, the segments' and buckets' Maps stage and write, the commit ends the job with the
+/// snapshot's manifest, which holds every item of the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_backup_runs_step_by_step() {
+    rewind_e2e::moto_endpoint();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let source = unique("orders");
+    rewind_e2e::table_with_items(&dynamodb, &source, 60).await;
+    let (_dir, store) = local_store();
+    let jobs = JobCatalog::new(dynamodb.clone(), unique("jobs"));
+    jobs.create_if_missing().await.unwrap();
+    let ctx = StepContext {
+        store: store.clone(),
+        jobs: jobs.clone(),
+        notifier: Notifier::disabled(),
+        mask_key: MaskKey::new(None),
+        dynamodb: dynamodb.clone(),
+    };
+    let plan = invoke(&ctx, json!({"action": "backup_plan", "table": source}))
+        .await
+        .unwrap();
+    let id = plan["job_id"].as_str().unwrap().to_string();
+    let run = plan["run_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        jobs.get(&id).await.unwrap().unwrap().status,
+        JobStatus::Running
+    );
+    let list = |name: &str| -> Vec<u64> {
+        plan[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect()
+    };
+    let mut scanned = 0;
+    for segment in list("segments") {
+        let done = invoke(
+            &ctx,
+            json!({"action": "backup_segment", "job_id": id, "run_id": run, "segment": segment}),
+        )
+        .await
+        .unwrap();
+        scanned += done["items"].as_u64().unwrap();
+    }
+    assert_eq!(scanned, 60);
+    let mut results = Vec::new();
+    for bucket in list("buckets") {
+        results.push(
+            invoke(
+                &ctx,
+                json!({"action": "backup_bucket", "job_id": id, "run_id": run, "bucket": bucket}),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let committed = invoke(
+        &ctx,
+        json!({"action": "backup_commit", "job_id": id, "run_id": run, "results": results}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(committed["status"], json!("succeeded"), "{committed}");
+    let job = jobs.get(&id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    let report: Value = serde_json::from_str(job.report.as_deref().unwrap()).unwrap();
+    assert_eq!(report["items"], json!(60));
+    let snapshots = rewind_catalog::list_snapshots(store.as_ref(), &source)
+        .await
+        .unwrap();
+    assert_eq!(snapshots.len(), 1);
+    assert_eq!(
+        snapshots[0].manifest_key,
+        committed["manifest"].as_str().unwrap()
+    );
+    let _ = dynamodb.delete_table().table_name(&source).send().await;
 }
