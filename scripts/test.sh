@@ -89,6 +89,7 @@ check() {
 check cargo fmt --all -- --check
 check scripts/check-layering.sh
 check cargo clippy --workspace --all-targets -- -D warnings
+check scripts/check-deploy.sh
 check cargo test --workspace --no-fail-fast "$@"
 
 if ((${#failed[@]})); then
