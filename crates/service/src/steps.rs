@@ -211,7 +211,7 @@ pub fn parse_step(payload: &Value) -> Result<Step, StepError> {
     serde_json::from_value(payload.clone()).map_err(|e| {
         let shown: String = payload.to_string().chars().take(200).collect();
         StepError::Invalid(format!(
-            "not a step of the restore state machine ({e}): {shown}"
+            "not a step of the restore or backup state machine ({e}): {shown}"
         ))
     })
 }

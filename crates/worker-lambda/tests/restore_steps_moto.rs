@@ -4,81 +4,16 @@
 //! The failure path (a refused plan, then the Catch's `job_failed`) ends the job failed with
 //! the cause; a payload that is no step is refused as `Rewind.InvalidEvent`.
 
+mod common;
+
+use common::*;
 use rewind_e2e::changelog::*;
 use rewind_replay::target::dynamodb::DynamoDbTarget;
-use rewind_replay::target::RestoreTarget;
 use rewind_service::jobs::{JobCatalog, JobKind, JobStatus, NewJob};
 use rewind_service::mask_key::MaskKey;
 use rewind_service::notify::Notifier;
 use rewind_service::steps::StepContext;
-use rewind_worker_lambda::handle;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:08x}", rand_suffix())
-}
-
-fn rand_suffix() -> u32 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    nanos ^ std::process::id().rotate_left(16)
-}
-
-fn workload() -> Vec<rewind_format::ChangeRecord> {
-    use rewind_format::EventName;
-    (0..900u64)
-        .map(|i| {
-            let key = format!("k{}", (i * 7919) % 150);
-            let event = match i % 7 {
-                0 if i > 150 => EventName::Remove,
-                _ if i < 150 => EventName::Insert,
-                _ => EventName::Modify,
-            };
-            record(
-                &key,
-                LABEL,
-                100 + i,
-                T0_MS + 1000 + i as i64 * 80,
-                event,
-                i as u32,
-            )
-        })
-        .collect()
-}
-
-async fn table_items(target: &DynamoDbTarget) -> BTreeMap<String, String> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<rewind_format::Item>>(4);
-    let collect = async {
-        let mut out = BTreeMap::new();
-        while let Some(page) = rx.recv().await {
-            for item in page {
-                let keys: std::collections::HashMap<_, _> = item
-                    .iter()
-                    .filter(|(k, _)| *k == "pk")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                out.insert(
-                    rewind_format::item_to_json(&keys),
-                    rewind_format::item_to_json(&item),
-                );
-            }
-        }
-        out
-    };
-    let (scanned, items) = tokio::join!(target.scan(tx), collect);
-    scanned.unwrap();
-    items
-}
-
-async fn invoke(ctx: &StepContext, payload: Value) -> Result<Value, (String, String)> {
-    handle(ctx, payload)
-        .await
-        .map_err(|d| (d.error_type, d.error_message))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_runs_step_by_step_and_ends_verified() {
@@ -224,17 +159,6 @@ async fn a_restore_runs_step_by_step_and_ends_verified() {
         .table_name(&target_table)
         .send()
         .await;
-}
-
-async fn futures_join<F: std::future::Future<Output = Result<Value, (String, String)>>>(
-    steps: impl Iterator<Item = F>,
-) -> Vec<Value> {
-    let mut out = Vec::new();
-    let handles: Vec<F> = steps.collect();
-    for result in futures::future::join_all(handles).await {
-        out.push(result.expect("a bucket step"));
-    }
-    out
 }
 
 /// A scheduled full backup (no job yet) through the backup machine's steps: plan creates the
