@@ -28,6 +28,8 @@ What is checked:
 - Schedules: compaction {"table"}, scrub {"table", "check": true}, probe, full backups.
 - Storage: bucket versioned, SSE-KMS with a rotating customer key, public access blocked, TLS
   required, no DEEP_ARCHIVE/GLACIER transitions; job table SSE-KMS with PITR.
+- Metrics: every alarm notifies; the dashboard is JSON; every Rewind metric that an alarm or the
+  dashboard names is one the Rust code publishes (crates/*/src/metrics.rs).
 """
 
 import copy
@@ -553,9 +555,53 @@ class Checker:
         self.done("storage: bucket versioned, SSE-KMS with a rotating key, public access blocked, "
                   "TLS required, no archive tiers; job table keyed by job_id, SSE-KMS, PITR")
 
+    # ---- metrics ----------------------------------------------------------------------
+
+    def published_metrics(self):
+        """Namespace and metric names rewind publishes (crates/aws/src/metric_names.rs and each
+        crate's metrics.rs)."""
+        with open(os.path.join(self.root, "crates/aws/src/metric_names.rs"), encoding="utf-8") as f:
+            namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', f.read()).group(1)
+        names = set()
+        for dirpath, _, files in os.walk(os.path.join(self.root, "crates")):
+            if "metrics.rs" in files:
+                with open(os.path.join(dirpath, "metrics.rs"), encoding="utf-8") as f:
+                    names.update(re.findall(r'pub const [A-Z_]+: &str = "([A-Za-z]+)";', f.read()))
+        return namespace, names
+
+    def check_metrics(self):
+        namespace, names = self.published_metrics()
+        used = []
+        for name, a in self.of_type("AWS::CloudWatch::Alarm").items():
+            p = a["Properties"]
+            if not p.get("AlarmActions"):
+                self.fail(f"alarm {name} notifies no one (AlarmActions)")
+            if p.get("Namespace") == namespace:
+                used.append((f"alarm {name}", p.get("MetricName")))
+        for name, d in self.of_type("AWS::CloudWatch::Dashboard").items():
+            body = d["Properties"]["DashboardBody"]
+            text = body["Fn::Sub"][0] if isinstance(body, dict) and isinstance(body.get("Fn::Sub"), list) \
+                else self.text(body)
+            try:
+                dash = json.loads(re.sub(r"\$\{[^}]+\}", "1", text))
+            except ValueError as e:
+                self.fail(f"dashboard {name}: not JSON once substituted: {e}")
+                continue
+            for w in dash.get("widgets", []):
+                for m in w.get("properties", {}).get("metrics", []):
+                    if m and m[0] == namespace:
+                        used.append((f"dashboard {name} widget {w['properties'].get('title')!r}", m[1]))
+        for where, metric in used:
+            if metric not in names:
+                self.fail(f"{where}: metric {namespace}/{metric} is not one rewind publishes "
+                          f"({sorted(names)})")
+        self.done(f"metrics: {len(used)} alarm and dashboard references to {namespace} metrics "
+                  "name metrics the Rust code publishes; every alarm notifies")
+
     def run(self):
         for check in (self.check_iam, self.check_capture_mapping, self.check_functions,
-                      self.check_state_machines, self.check_schedules, self.check_storage):
+                      self.check_state_machines, self.check_schedules, self.check_storage,
+                      self.check_metrics):
             try:
                 check()
             except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
@@ -615,6 +661,8 @@ BREAKS = {
     "no scrub schedule": lambda raw, cfn: [
         t.update(Input="{}") for r in cfn["Resources"].values() if r["Type"] == "AWS::Events::Rule"
         for t in r["Properties"]["Targets"] if "check" in json.dumps(t.get("Input", ""))],
+    "a metric rewind does not publish": lambda raw, cfn: cfn["Resources"]["CaptureLagAlarm"]["Properties"].update(
+        MetricName="CaptureLag"),
     "no point-in-time recovery": lambda raw, cfn: cfn["Resources"]["JobTable"]["Properties"].pop(
         "PointInTimeRecoverySpecification"),
 }
