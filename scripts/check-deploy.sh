@@ -16,6 +16,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# No __pycache__ beside tests/deploy/*.py in the work tree.
+export PYTHONDONTWRITEBYTECODE=1
 REQUIREMENTS="scripts/requirements-deploy.txt"
 VENV="$PWD/target/deploy-venv"
 STAMP="$VENV/.requirements.sha256"
