@@ -4,9 +4,10 @@
 # Sets up the Python tools in .venv (moto server, pyarrow, DuckDB, schemathesis and
 # openapi-spec-validator for the REST API; pinned in
 # scripts/requirements-test.txt, reinstalled only when that file changes), starts moto server
-# on a free local port for the AWS-facing tests, then runs rustfmt, clippy and the whole
-# workspace's tests against it (all three run; the script fails if any failed). moto is
-# stopped on every exit path.
+# on a free local port for the AWS-facing tests, then runs rustfmt, the crate layering check,
+# clippy, the deploy templates' validation (scripts/check-deploy.sh), the whole workspace's
+# tests against moto and the Lambda zips' build (scripts/build-lambdas.sh). All of them run;
+# the script fails if any failed. moto is stopped on every exit path.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -91,6 +92,11 @@ check scripts/check-layering.sh
 check cargo clippy --workspace --all-targets -- -D warnings
 check scripts/check-deploy.sh
 check cargo test --workspace --no-fail-fast "$@"
+# The Lambda zips the template deploys, built as `sam build` builds them, with their sizes
+# checked (the slowest step: a release cross-build; REWIND_SKIP_LAMBDA_BUILD=1 skips it locally).
+if [[ "${REWIND_SKIP_LAMBDA_BUILD:-0}" != 1 ]]; then
+    check scripts/build-lambdas.sh
+fi
 
 if ((${#failed[@]})); then
     step "FAILED:"

@@ -171,7 +171,13 @@ pub fn plan_restore(catalog: &Catalog, at: AtSpec, opts: &PlanOptions) -> Result
         .and_then(DateTime::<Utc>::from_timestamp_millis)
         .map(HourPartition::of);
     let last_hour = HourPartition::of(
-        DateTime::<Utc>::from_timestamp_millis(changes.until_ms - 1).expect("valid restore point"),
+        DateTime::<Utc>::from_timestamp_millis(changes.until_ms - 1).ok_or_else(|| {
+            ReplayError::Invalid {
+                what: "restore point",
+                location: catalog.table.clone(),
+                reason: format!("second {second} is outside the calendar"),
+            }
+        })?,
     );
     let files: Vec<PinnedFile> = catalog
         .change_files

@@ -44,7 +44,32 @@ pub struct Checkpoint {
     pub first_captured_ms: Option<i64>,
 }
 
+/// The latest time a checkpoint may hold, ms: 9999-12-31T23:59:59.999Z, the last instant
+/// RFC 3339 can write (and far inside what the planner's calendar can represent).
+const LATEST_MS: i64 = 253_402_300_799_999;
+
 impl Checkpoint {
+    /// Refuses times no capture can have written (before 1970, after year 9999): a damaged or
+    /// hand-edited checkpoint would otherwise move the watermark, and with it `latest`, to a
+    /// second nothing was captured through (found by fuzzing: a read-through time in the year
+    /// 56 million took the planner down).
+    pub fn check_times(&self) -> std::result::Result<(), String> {
+        let times = [
+            ("read_through_ms", Some(self.read_through_ms)),
+            ("updated_at_ms", Some(self.updated_at_ms)),
+            ("last_stamp_ms", self.last_stamp_ms),
+            ("first_captured_ms", self.first_captured_ms),
+        ];
+        for (name, ms) in times {
+            if let Some(ms) = ms.filter(|ms| !(0..=LATEST_MS).contains(ms)) {
+                return Err(format!(
+                    "{name} {ms} is not a time capture can have written (1970 to 9999)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The object key.
     pub fn key(&self) -> Result<String> {
         Ok(checkpoint_key(&self.table, &self.stream_label, &self.shard_id)?.key())
@@ -92,7 +117,21 @@ pub async fn load_checkpoint(
     shard_id: &str,
 ) -> Result<Option<Checkpoint>> {
     let key = checkpoint_key(table, stream_label, shard_id)?.key();
-    json_record::read(store, &key, "checkpoint").await
+    let checkpoint: Option<Checkpoint> = json_record::read(store, &key, "checkpoint").await?;
+    if let Some(c) = &checkpoint {
+        checked(store, &key, c)?;
+    }
+    Ok(checkpoint)
+}
+
+fn checked(store: &dyn ObjectStore, key: &str, checkpoint: &Checkpoint) -> Result<()> {
+    checkpoint
+        .check_times()
+        .map_err(|reason| crate::error::CatalogError::Invalid {
+            what: "checkpoint",
+            location: store.describe(key),
+            reason,
+        })
 }
 
 /// Writes a checkpoint, merged with the one already stored so that it only moves forward.
@@ -123,7 +162,12 @@ pub async fn list_checkpoints(store: &dyn ObjectStore, table: &str) -> Result<Ve
     let listed = json_record::read_all(store, &prefix, "checkpoint", |key| {
         CheckpointKey::parse(key).is_ok()
     });
-    Ok(listed.await?.into_iter().map(|(_, c)| c).collect())
+    let mut out = Vec::new();
+    for (key, checkpoint) in listed.await? {
+        checked(store, &key, &checkpoint)?;
+        out.push(checkpoint);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -142,6 +186,41 @@ mod tests {
             shard_ended: ended,
             updated_at_ms: 0,
             first_captured_ms: None,
+        }
+    }
+
+    /// Found by fuzzing (fuzz/regressions/checkpoint): a read-through time no capture writes
+    /// is refused naming the checkpoint, rather than moving the watermark out of the calendar.
+    #[tokio::test]
+    async fn impossible_times_are_refused_naming_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = rewind_store::LocalStore::new(dir.path());
+        let good = cp(Some("100"), 1_795_672_801_000, false);
+        save_checkpoint(&store, &good).await.unwrap();
+        assert_eq!(
+            list_checkpoints(&store, "shop").await.unwrap(),
+            vec![good.clone()]
+        );
+        for bad in [
+            cp(Some("100"), 1_795_674_620_997_620_997, false),
+            cp(None, -5, false),
+            Checkpoint {
+                first_captured_ms: Some(i64::MAX),
+                ..good.clone()
+            },
+        ] {
+            let body = serde_json::to_vec(&bad).unwrap();
+            store.put(&bad.key().unwrap(), body.into()).await.unwrap();
+            let err = list_checkpoints(&store, "shop")
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("not a time capture can have written"), "{err}");
+            assert!(err.contains("shardId-1"), "names the object: {err}");
+            let err = load_checkpoint(&store, "shop", &good.stream_label, "shardId-1")
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("checkpoint"), "{err}");
         }
     }
 
