@@ -517,6 +517,48 @@ mod tests {
         assert!(faulty.calls(Op::List) > 2, "several pages");
     }
 
+    /// A store answering an empty page that says more follow: taking it for the end would drop
+    /// the rest of the listing silently, so `list_all` refuses it.
+    #[tokio::test]
+    async fn an_empty_truncated_page_is_refused_not_taken_for_the_end() {
+        #[derive(Debug)]
+        struct EmptyPages(Store);
+        #[async_trait::async_trait]
+        impl ObjectStore for EmptyPages {
+            async fn put(&self, key: &str, body: Bytes) -> Result<ObjectMeta> {
+                self.0.put(key, body).await
+            }
+            async fn put_if_absent(&self, key: &str, body: Bytes) -> Result<ObjectMeta> {
+                self.0.put_if_absent(key, body).await
+            }
+            async fn get(&self, key: &str) -> Result<Bytes> {
+                self.0.get(key).await
+            }
+            async fn list_page(&self, _: &str, _: Option<&str>, _: usize) -> Result<ListPage> {
+                Ok(ListPage {
+                    objects: Vec::new(),
+                    truncated: true,
+                })
+            }
+            async fn head(&self, key: &str) -> Result<ObjectMeta> {
+                self.0.head(key).await
+            }
+            async fn delete(&self, key: &str) -> Result<()> {
+                self.0.delete(key).await
+            }
+            fn describe(&self, key: &str) -> String {
+                self.0.describe(key)
+            }
+        }
+        let (_dir, inner) = local();
+        let err = crate::list_all(&EmptyPages(inner), "p/").await.unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+        assert!(
+            err.to_string().contains("empty page marked truncated"),
+            "{err}"
+        );
+    }
+
     #[tokio::test]
     async fn slow_calls_are_delayed_and_still_answered() {
         let (_dir, inner) = local();
