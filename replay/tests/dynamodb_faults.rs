@@ -191,25 +191,8 @@ impl Intercept for SharedFaults {
 
 /// The table's items: key JSON → item JSON.
 async fn table_items(target: &DynamoDbTarget) -> BTreeMap<String, String> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<rewind_format::Item>>(4);
-    let collect = async {
-        let mut out = BTreeMap::new();
-        while let Some(page) = rx.recv().await {
-            for item in page {
-                let keys: std::collections::HashMap<_, _> = item
-                    .iter()
-                    .filter(|(k, _)| *k == "pk")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                out.insert(
-                    rewind_format::item_to_json(&keys),
-                    rewind_format::item_to_json(&item),
-                );
-            }
-        }
-        out
-    };
-    let (scanned, items) = tokio::join!(target.scan(tx), collect);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<rewind_format::Item>>(4);
+    let (scanned, items) = tokio::join!(target.scan(tx), items_by_key(rx));
     scanned.unwrap();
     items
 }

@@ -58,26 +58,9 @@ fn target(dir: &Path) -> ExportTarget {
 }
 
 async fn exported(dir: &Path) -> BTreeMap<String, String> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<rewind_format::Item>>(8);
-    let collect = async {
-        let mut out = BTreeMap::new();
-        while let Some(page) = rx.recv().await {
-            for item in page {
-                let keys: std::collections::HashMap<_, _> = item
-                    .iter()
-                    .filter(|(k, _)| *k == "pk")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                out.insert(
-                    rewind_format::item_to_json(&keys),
-                    rewind_format::item_to_json(&item),
-                );
-            }
-        }
-        out
-    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<rewind_format::Item>>(8);
     let export = target(dir);
-    let (scanned, items) = tokio::join!(export.scan(tx), collect);
+    let (scanned, items) = tokio::join!(export.scan(tx), items_by_key(rx));
     scanned.unwrap();
     items
 }

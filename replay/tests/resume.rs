@@ -55,26 +55,9 @@ fn request(at: i64) -> RestoreRequest {
 async fn exported(dir: &std::path::Path, label: &str) -> BTreeMap<String, String> {
     let store: Store = Arc::new(LocalStore::new(dir));
     let target = ExportTarget::new(store, label.to_string());
-    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
     let scan = target.scan(tx);
-    let collect = async {
-        let mut out = BTreeMap::new();
-        while let Some(page) = rx.recv().await {
-            for item in page {
-                let keys: std::collections::HashMap<_, _> = item
-                    .iter()
-                    .filter(|(k, _)| *k == "pk")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                out.insert(
-                    rewind_format::item_to_json(&keys),
-                    rewind_format::item_to_json(&item),
-                );
-            }
-        }
-        out
-    };
-    let (scanned, items) = tokio::join!(scan, collect);
+    let (scanned, items) = tokio::join!(scan, items_by_key(rx));
     scanned.unwrap();
     items
 }

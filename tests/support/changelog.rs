@@ -236,3 +236,23 @@ pub fn history(ops: &[Op]) -> Vec<ChangeRecord> {
     }
     out
 }
+
+/// What a restore target's `scan` sends, collected as [`reference`] keys its state (key JSON of
+/// `pk` → item JSON): drain `rx` while the scan runs, e.g.
+/// `tokio::join!(target.scan(tx), items_by_key(rx))`.
+pub async fn items_by_key(
+    mut rx: tokio::sync::mpsc::Receiver<Vec<rewind_format::Item>>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    while let Some(page) = rx.recv().await {
+        for item in page {
+            let keys: HashMap<String, AttributeValue> = item
+                .iter()
+                .filter(|(k, _)| *k == "pk")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            out.insert(item_to_json(&keys), item_to_json(&item));
+        }
+    }
+    out
+}

@@ -9,28 +9,11 @@
 use rewind_service::api::runner::JobRunner;
 use rewind_service::api::ApiState;
 use rewind_service::jobs::JobCatalog;
+pub use rewind_service::lambda_env::ConfigError;
+use rewind_service::lambda_env::{optional, required};
 use rewind_service::mask_key::MaskKey;
 use rewind_service::notify::Notifier;
 use std::sync::Arc;
-
-/// The API Lambda's environment is incomplete or wrong.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A variable the Lambda needs is not set.
-    #[error("{name} is not set: {hint}")]
-    Missing {
-        /// The variable.
-        name: &'static str,
-        /// What to set it to.
-        hint: &'static str,
-    },
-    /// The masking key could not be read.
-    #[error(transparent)]
-    MaskKey(#[from] rewind_service::mask_key::MaskKeyError),
-    /// The store could not be opened.
-    #[error("REWIND_STORE: {0}")]
-    Store(#[from] rewind_store::StoreError),
-}
 
 /// What the API Lambda runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,19 +33,15 @@ pub struct LambdaConfig {
 impl LambdaConfig {
     /// Reads the configuration from `var` (the process environment in the binary).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let need = |name: &'static str, hint: &'static str| {
-            var(name)
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing { name, hint })
-        };
         Ok(LambdaConfig {
-            store: need("REWIND_STORE", "the store as s3://BUCKET/PREFIX")?,
-            job_table: need("REWIND_JOB_TABLE", "the job catalog's DynamoDB table")?,
-            state_machine_arn: need(
+            store: required(&var, "REWIND_STORE", "the store as s3://BUCKET/PREFIX")?,
+            job_table: required(&var, "REWIND_JOB_TABLE", "the job catalog's DynamoDB table")?,
+            state_machine_arn: required(
+                &var,
                 "REWIND_STATE_MACHINE_ARN",
                 "the ARN of the state machine that runs backup and restore jobs",
             )?,
-            sns_topic: var("REWIND_SNS_TOPIC").filter(|v| !v.is_empty()),
+            sns_topic: optional(&var, "REWIND_SNS_TOPIC"),
             worker: format!(
                 "api-lambda@{}",
                 var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "local".into())

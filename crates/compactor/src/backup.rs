@@ -10,7 +10,7 @@
 //! the scan (`rewind ls` shows it waiting; a capture that started too late refuses it).
 
 use crate::error::{CompactorError, Result};
-use crate::snapshot_writer::{Committed, SnapshotWriter};
+use crate::snapshot_writer::SnapshotWriter;
 use crate::table_source::{DynamoDbSource, ScannedItem, TableSource};
 use chrono::{SecondsFormat, Utc};
 use futures::future::try_join_all;
@@ -178,9 +178,7 @@ pub async fn backup_from(
         });
     }
 
-    let margin_s = (opts.margin_ms.max(0) + 999) / 1000;
-    let valid_from = (scan_end_ms + 999).div_euclid(1000) + margin_s;
-    let changes_from_ms = (scan_start_ms.div_euclid(1000) - margin_s) * 1000;
+    let (valid_from, changes_from_ms) = scan_bounds(scan_start_ms, scan_end_ms, opts.margin_ms);
     let snapshot = SnapshotWriter::new(store.clone(), table, valid_from, buckets);
     for bucket in 0..buckets {
         let mut rows = Vec::new();
@@ -205,23 +203,7 @@ pub async fn backup_from(
             Some(description.table_arn.clone()),
         )
         .await?;
-    let at = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-            .unwrap_or_default()
-    };
-    let (manifest, files, bytes, won) = match committed {
-        Committed::Won {
-            manifest_key,
-            manifest,
-        } => (
-            manifest_key,
-            manifest.files.len() as u64,
-            manifest.files.iter().map(|f| f.bytes).sum(),
-            true,
-        ),
-        Committed::Lost { manifest_key } => (manifest_key, 0, 0, false),
-    };
+    let (manifest, files, bytes, won) = committed.summary();
     let catalog = load_catalog(store.as_ref(), table, None).await?;
     let status = restorable_window(&catalog, &Default::default())
         .snapshots
@@ -233,8 +215,8 @@ pub async fn backup_from(
         table: table.to_string(),
         manifest,
         run_id,
-        valid_from: at(valid_from * 1000),
-        changes_from: at(changes_from_ms),
+        valid_from: rfc3339_ms(valid_from * 1000),
+        changes_from: rfc3339_ms(changes_from_ms),
         items,
         buckets,
         files,
@@ -243,6 +225,24 @@ pub async fn backup_from(
         seconds: started.elapsed().as_secs_f64(),
         committed: won,
     })
+}
+
+/// A scan's snapshot bounds, with `margin_ms` of clock skew either side: the first second it is
+/// valid from (the scan's end rounded up, plus the margin; also the snapshot's name) and the
+/// stamp (ms) from which changes are applied over it (the scan's start rounded down, minus it).
+pub(crate) fn scan_bounds(scan_start_ms: i64, scan_end_ms: i64, margin_ms: i64) -> (i64, i64) {
+    let margin_s = (margin_ms.max(0) + 999) / 1000;
+    (
+        (scan_end_ms + 999).div_euclid(1000) + margin_s,
+        (scan_start_ms.div_euclid(1000) - margin_s) * 1000,
+    )
+}
+
+/// A time in ms as RFC 3339 with milliseconds, for reports.
+pub(crate) fn rfc3339_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 /// Snapshot buckets for a table of the size DynamoDB last estimated: about 50k items per

@@ -15,12 +15,12 @@
 //! a retried bucket rewrites the same file of the same run. What a failed run leaves under its
 //! prefix is never read by a restore (no manifest names it); `rewind check` does not list it.
 
-use crate::backup::{bucket_count, scan_row, stream_label, BackupReport};
+use crate::backup::{bucket_count, rfc3339_ms, scan_bounds, scan_row, stream_label, BackupReport};
 use crate::error::{CompactorError, Result};
 use crate::fanout::BucketResult;
-use crate::snapshot_writer::{new_run_id, Committed, SnapshotWriter};
+use crate::snapshot_writer::{new_run_id, SnapshotWriter};
 use crate::table_source::TableSource;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use rewind_catalog::layout;
 use rewind_catalog::{save_description_if_changed, SnapshotKind};
 use rewind_format::{bucket_of, read_change_file, write_change_file, ChangeRecord};
@@ -247,15 +247,16 @@ async fn segments_done(store: &Store, run: &BackupRun) -> Result<Vec<SegmentDone
     Ok(done)
 }
 
-/// The snapshot's name and first valid second: the last segment's end plus the margin.
-fn valid_from(run: &BackupRun, done: &[SegmentDone]) -> (i64, i64) {
+/// The scan's end (the last segment's) and the snapshot's bounds from it (see
+/// [`scan_bounds`]): `(scan_end_ms, valid_from, changes_from_ms)`.
+fn bounds(run: &BackupRun, done: &[SegmentDone]) -> (i64, i64, i64) {
     let scan_end_ms = done
         .iter()
         .map(|d| d.ended_ms)
         .max()
         .unwrap_or(run.scan_start_ms);
-    let margin_s = (run.margin_ms + 999) / 1000;
-    ((scan_end_ms + 999).div_euclid(1000) + margin_s, scan_end_ms)
+    let (valid_from, changes_from_ms) = scan_bounds(run.scan_start_ms, scan_end_ms, run.margin_ms);
+    (scan_end_ms, valid_from, changes_from_ms)
 }
 
 /// Merges bucket `bucket`'s parts from every segment into the snapshot's bucket file.
@@ -267,7 +268,7 @@ pub async fn backup_bucket(store: &Store, run: &BackupRun, bucket: u32) -> Resul
         ));
     }
     let done = segments_done(store, run).await?;
-    let (at, _) = valid_from(run, &done);
+    let (_, at, _) = bounds(run, &done);
     let mut rows = Vec::new();
     for segment in 0..run.segments {
         let prefix = format!(
@@ -329,9 +330,7 @@ pub async fn commit_backup(
         }
         files.push(file);
     }
-    let (at, scan_end_ms) = valid_from(run, &done);
-    let margin_s = (run.margin_ms + 999) / 1000;
-    let changes_from_ms = (run.scan_start_ms.div_euclid(1000) - margin_s) * 1000;
+    let (scan_end_ms, at, changes_from_ms) = bounds(run, &done);
     let writer = SnapshotWriter::resume(
         store.clone(),
         &run.table,
@@ -362,30 +361,14 @@ pub async fn commit_backup(
     {
         store.delete(&meta.key).await?;
     }
-    let stamp = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-            .unwrap_or_default()
-    };
-    let (manifest, files, bytes, won) = match committed {
-        Committed::Won {
-            manifest_key,
-            manifest,
-        } => (
-            manifest_key,
-            manifest.files.len() as u64,
-            manifest.files.iter().map(|f| f.bytes).sum(),
-            true,
-        ),
-        Committed::Lost { manifest_key } => (manifest_key, 0, 0, false),
-    };
+    let (manifest, files, bytes, won) = committed.summary();
     Ok(BackupReport {
         status: None,
         table: run.table.clone(),
         manifest,
         run_id: run.run_id.clone(),
-        valid_from: stamp(at * 1000),
-        changes_from: stamp(changes_from_ms),
+        valid_from: rfc3339_ms(at * 1000),
+        changes_from: rfc3339_ms(changes_from_ms),
         items: done.iter().map(|d| d.items).sum(),
         buckets: run.buckets,
         files,

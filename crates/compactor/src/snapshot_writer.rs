@@ -35,6 +35,25 @@ pub enum Committed {
     },
 }
 
+impl Committed {
+    /// For a report: the manifest key, files and bytes this run committed (none when it lost),
+    /// and whether it won.
+    pub fn summary(self) -> (String, u64, u64, bool) {
+        match self {
+            Committed::Won {
+                manifest_key,
+                manifest,
+            } => (
+                manifest_key,
+                manifest.files.len() as u64,
+                manifest.files.iter().map(|f| f.bytes).sum(),
+                true,
+            ),
+            Committed::Lost { manifest_key } => (manifest_key, 0, 0, false),
+        }
+    }
+}
+
 /// One snapshot being written.
 #[derive(Debug)]
 pub struct SnapshotWriter {

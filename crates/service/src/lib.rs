@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod jobs;
+pub mod lambda_env;
 pub mod mask_key;
 pub mod notify;
 pub mod steps;

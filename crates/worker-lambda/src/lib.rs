@@ -1,33 +1,16 @@
-//! The worker Lambda the state machines (restore and full backup) invoke: one step per invocation (its payload the Task's
-//! input, its answer the next state's input). The steps themselves are
+//! The worker Lambda the state machines (restore and full backup) invoke: one step per
+//! invocation (its payload the Task's input, its answer the next state's input). The steps are
 //! [`rewind_service::steps`]; this crate reads the configuration, builds their context and maps
 //! a failed step to a typed Lambda error (`Rewind.Retryable`, `Rewind.InvalidEvent`,
 //! `Rewind.Failed`) that the state machine's Retry and Catch match.
 
 use rewind_service::jobs::JobCatalog;
+pub use rewind_service::lambda_env::ConfigError;
+use rewind_service::lambda_env::{optional, required};
 use rewind_service::mask_key::MaskKey;
 use rewind_service::notify::Notifier;
 use rewind_service::steps::{parse_step, run_step, StepContext, StepError};
 use serde_json::Value;
-
-/// The worker's environment is incomplete or wrong.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A variable the worker needs is not set.
-    #[error("{name} is not set: {hint}")]
-    Missing {
-        /// The variable.
-        name: &'static str,
-        /// What to set it to.
-        hint: &'static str,
-    },
-    /// The masking key could not be read.
-    #[error(transparent)]
-    MaskKey(#[from] rewind_service::mask_key::MaskKeyError),
-    /// The store could not be opened.
-    #[error("REWIND_STORE: {0}")]
-    Store(#[from] rewind_store::StoreError),
-}
 
 /// What the worker runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,15 +26,10 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     /// Reads the configuration from `var` (the process environment in the binary).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let need = |name: &'static str, hint: &'static str| {
-            var(name)
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing { name, hint })
-        };
         Ok(WorkerConfig {
-            store: need("REWIND_STORE", "the store as s3://BUCKET/PREFIX")?,
-            job_table: need("REWIND_JOB_TABLE", "the job catalog's DynamoDB table")?,
-            sns_topic: var("REWIND_SNS_TOPIC").filter(|v| !v.is_empty()),
+            store: required(&var, "REWIND_STORE", "the store as s3://BUCKET/PREFIX")?,
+            job_table: required(&var, "REWIND_JOB_TABLE", "the job catalog's DynamoDB table")?,
+            sns_topic: optional(&var, "REWIND_SNS_TOPIC"),
         })
     }
 }
