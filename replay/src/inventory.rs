@@ -23,8 +23,14 @@ pub struct TableSummary {
     pub window_text: Vec<String>,
     /// The last second fully captured, RFC 3339.
     pub watermark: Option<String>,
-    /// Seconds from the watermark to now: the live RPO.
+    /// Seconds from the watermark to now: the live RPO. `None` once the table was deleted and
+    /// its stream drained: nothing is behind any more, and a lag alarm must clear.
     pub lag_seconds: Option<i64>,
+    /// Set when the newest lineage's table was deleted: when it was found gone, and the last
+    /// point a restore can ask for.
+    pub deleted: Option<DeletedLine>,
+    /// Every lineage (incarnation of the table name), oldest first, in words.
+    pub lineages: Vec<String>,
     /// Why the change log alone does not cover the whole life, when it does not.
     pub not_whole_life: Option<String>,
     /// Change files and their bytes.
@@ -47,6 +53,21 @@ pub struct TableSummary {
     pub gaps: u64,
     /// Quarantined records.
     pub quarantined: u64,
+}
+
+/// A deleted table as `ls` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletedLine {
+    /// When capture found the table gone, RFC 3339 (the deletion happened before).
+    pub detected_at: String,
+    /// The stamp of the last change captured, RFC 3339.
+    pub last_change: Option<String>,
+    /// The last restorable point of the deleted table, RFC 3339 (`restore --at latest`).
+    pub last_restorable: String,
+    /// Whether its stream was read to the end (else gaps say what was lost).
+    pub drained: bool,
+    /// The whole sentence.
+    pub text: String,
 }
 
 /// One snapshot as `ls` shows it.
@@ -93,7 +114,32 @@ pub async fn summarize(store: &Store, table: &str, opts: &WindowOptions) -> Resu
         window_text: window.intervals.iter().map(|i| i.to_string()).collect(),
         window: window.intervals.clone(),
         watermark: window.watermark.map(format_second),
-        lag_seconds: window.watermark.map(|w| now - w),
+        lag_seconds: window
+            .watermark
+            .filter(|_| window.deleted().is_none())
+            .map(|w| now - w),
+        deleted: window.deleted().map(|d| {
+            let last_restorable = format_second(d.last_restorable_second());
+            DeletedLine {
+                detected_at: format_second(d.detected_at_ms.div_euclid(1000)),
+                last_change: d.last_change_ms.map(|ms| format_second(ms.div_euclid(1000))),
+                text: format!(
+                    "deleted: found gone at {}; last restorable point {last_restorable}{}",
+                    format_second(d.detected_at_ms.div_euclid(1000)),
+                    if d.drained {
+                        "; its stream was read to the end".to_string()
+                    } else {
+                        format!(
+                            "; its stream could no longer be read ({}): changes after the last capture are lost (a gap is recorded)",
+                            d.unreadable_reason.as_deref().unwrap_or("unknown reason")
+                        )
+                    }
+                ),
+                last_restorable,
+                drained: d.drained,
+            }
+        }),
+        lineages: window.lineages.iter().map(|l| l.describe()).collect(),
         not_whole_life: window.not_whole_life().map(str::to_string),
         change_files: catalog.change_files.len() as u64,
         change_bytes: catalog.change_files.iter().map(|f| f.size).sum(),

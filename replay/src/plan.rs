@@ -63,6 +63,9 @@ pub struct Plan {
     pub watermark: Option<i64>,
     /// Quarantined records that may fall in the range and were skipped on request.
     pub skipped_quarantine: Vec<String>,
+    /// The lineage (incarnation of the table name) the restore point belongs to, in words.
+    #[serde(default)]
+    pub lineage: Option<String>,
 }
 
 impl Plan {
@@ -205,6 +208,7 @@ pub fn plan_restore(catalog: &Catalog, at: AtSpec, opts: &PlanOptions) -> Result
         window: window.intervals.clone(),
         watermark: window.watermark,
         skipped_quarantine,
+        lineage: window.lineage_of(second).map(|l| l.describe()),
     };
     plan.buckets = bucket_count_for(plan.input_bytes());
     // A base already split finely enough sets the count: its files are then folded in place.

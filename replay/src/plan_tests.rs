@@ -340,6 +340,7 @@ impl Cat {
             shard_id: S1.into(),
             after_sequence_number: after_stamp.map(|_| format!("{:040}", 100)),
             after_stamp_ms: after_stamp.map(ms),
+            read_through_ms: None,
             resumed_at_sequence_number: None,
             detected_at_ms: ms(detected),
             reason: "trimmed".into(),
@@ -1891,4 +1892,175 @@ fn nothing_restorable_says_why() {
             Want::Nothing(vec!["every restorable span is cut by a gap"]),
         ),
     ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deleted tables and lineages
+
+const L3: &str = "2026-11-26T08:40:00.000";
+
+impl Cat {
+    /// The table of stream `label` was found gone at `detected`; its last change was stamped
+    /// `last_change`; `drained` says whether its stream was read to the end.
+    fn deleted(mut self, label: &str, detected: &str, last_change: &str, drained: bool) -> Self {
+        self.catalog.deletions.push(rewind_catalog::TableDeletion {
+            format_version: rewind_catalog::deletion::DELETION_VERSION,
+            table: TABLE.into(),
+            table_arn: format!("arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE}"),
+            table_id: None,
+            created_at: None,
+            stream_arn: format!(
+                "arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE}/stream/{label}"
+            ),
+            stream_label: label.into(),
+            cause: rewind_catalog::DeletionCause::TableNotFound,
+            detected_at_ms: ms(detected),
+            last_change_ms: Some(ms(last_change)),
+            drained,
+            unreadable_shards: if drained { vec![] } else { vec![S1.into()] },
+            unreadable_reason: (!drained).then(|| "ResourceNotFoundException".to_string()),
+        });
+        self
+    }
+
+    /// The usual whole-life table (stream L1), its one shard read to its end at 08:31:10
+    /// (AWS closes a deleted table's shards), found deleted at 08:30:00.400.
+    fn deleted_whole_life() -> Self {
+        Cat::bare()
+            .described("06:00:00", Some("06:00:00"))
+            .shard(L1, S1, None, "08:31:10", true)
+            .last_checkpoint(|c| c.last_stamp_ms = Some(ms("08:29:50")))
+            .confirmed()
+            .deleted(L1, "08:30:00.400", "08:29:50", true)
+    }
+
+    /// [`Cat::deleted_whole_life`], then a table created again under the name at 08:40:00 with
+    /// stream L3 (read through 09:00:00.500), backed up by a Scan from `scan_start` to 08:41:30.
+    fn recreated(scan_start: &str) -> Self {
+        Cat::deleted_whole_life()
+            .described("08:40:01", Some("08:40:00"))
+            .shard(L3, "shardId-new", None, "09:00:00.500", false)
+            .backup(scan_start, "08:41:30", Some(L3))
+    }
+}
+
+#[test]
+fn a_drained_deleted_table_is_restorable_to_the_second_before_it_was_found_gone() {
+    let cat = Cat::deleted_whole_life();
+    let w = restorable_window(&cat.catalog, &WindowOptions::default());
+    // Not the read-through of its ended shard minus the margin (08:31:07): the stream holds
+    // nothing more, so the lineage ends at the deletion.
+    assert_eq!(w.intervals, vec![iv("06:00:00", "08:29:59")]);
+    assert_eq!(w.watermark, Some(s("08:29:59")));
+    let deletion = w.deleted().expect("the newest lineage is deleted");
+    assert_eq!(deletion.last_restorable_second(), s("08:29:59"));
+    assert_eq!(w.lineages.len(), 1);
+    assert!(w
+        .lineage_of(s("07:00:00"))
+        .unwrap()
+        .describe()
+        .contains("deleted"));
+    let p = plan_of(&cat, AtSpec::Latest);
+    assert_eq!(p.at, s("08:29:59"));
+    assert!(
+        p.lineage.as_deref().unwrap().starts_with("lineage 1"),
+        "{:?}",
+        p.lineage
+    );
+}
+
+#[test]
+fn an_undrained_deleted_table_ends_where_its_shards_were_read_through() {
+    // The stream could not be read after the deletion: a gap after the checkpoint, whose
+    // read-through (08:29:00.300) covers everything stamped before 08:28:58.300.
+    let mut cat = Cat::bare()
+        .described("06:00:00", Some("06:00:00"))
+        .shard(L1, S1, None, "08:29:00.300", false)
+        .last_checkpoint(|c| c.last_stamp_ms = Some(ms("08:20:00")))
+        .confirmed()
+        .deleted(L1, "08:30:00.400", "08:20:00", false);
+    cat.catalog.gaps.push(Gap {
+        table: TABLE.into(),
+        stream_label: L1.into(),
+        shard_id: S1.into(),
+        after_sequence_number: Some(format!("{:040}", 100)),
+        after_stamp_ms: Some(ms("08:20:00")),
+        read_through_ms: Some(ms("08:29:00.300")),
+        resumed_at_sequence_number: None,
+        detected_at_ms: ms("08:30:02"),
+        reason: "the table was deleted and its stream can no longer be read".into(),
+    });
+    let w = restorable_window(&cat.catalog, &WindowOptions::default());
+    assert_eq!(w.intervals, vec![iv("06:00:00", "08:28:57")]);
+    assert_eq!(w.watermark, Some(s("08:28:57")), "latest is restorable");
+    assert_eq!(plan_of(&cat, AtSpec::Latest).at, s("08:28:57"));
+    // A gap recorded before rewind kept the read-through still ends at the last record.
+    cat.catalog.gaps[0].read_through_ms = None;
+    let w = restorable_window(&cat.catalog, &WindowOptions::default());
+    assert_eq!(w.intervals, vec![iv("06:00:00", "08:19:59")]);
+}
+
+#[test]
+fn a_recreated_table_is_a_new_lineage_never_mixed_with_the_old_one() {
+    let cat = Cat::recreated("08:41:00");
+    let w = restorable_window(&cat.catalog, &WindowOptions::default());
+    // The new table's backup: valid from 08:41:35, changes from 08:40:55.
+    assert_eq!(
+        w.intervals,
+        vec![iv("06:00:00", "08:29:59"), iv("08:41:35", "08:59:57")]
+    );
+    assert!(w.deleted().is_none(), "the newest lineage is live");
+    assert_eq!(w.lineages.len(), 2);
+    assert_eq!(w.lineages[1].streams, vec![L3.to_string()]);
+    assert_eq!(w.lineage_of(s("08:50:00")).unwrap().number, 2);
+    assert_eq!(w.lineage_of(s("07:00:00")).unwrap().number, 1);
+    assert!(w.lineage_of(s("08:35:00")).is_none(), "no table then");
+    assert!(
+        w.holes[0].reason.contains("was deleted") && w.holes[0].reason.contains("new lineage"),
+        "{}",
+        w.holes[0].reason
+    );
+    // Each lineage's points plan from its own base only.
+    let old = plan_of(&cat, at("08:00:00"));
+    assert_eq!(old.base, None, "the first lineage's whole-life log");
+    let new = plan_of(&cat, AtSpec::Latest);
+    assert_eq!(new.at, s("08:59:57"));
+    assert_eq!(new.changes.from_ms, Some(ms("08:40:55")));
+    assert!(new.lineage.as_deref().unwrap().starts_with("lineage 2"));
+    match plan_restore(&cat.catalog, at("08:35:00"), &PlanOptions::default()) {
+        Err(ReplayError::OutsideWindow { .. }) => {}
+        other => panic!("between the lineages: {other:?}"),
+    }
+}
+
+#[test]
+fn a_backup_scanned_right_after_its_stream_began_needs_no_older_change() {
+    // The scan started 2 s after the new stream: its 5 s margin reaches into the old lineage.
+    // The hole before the stream does not end its span, and the old lineage's changes (stamped
+    // before the stream's first second) are never applied over it.
+    let cat = Cat::recreated("08:40:02");
+    let w = restorable_window(&cat.catalog, &WindowOptions::default());
+    assert_eq!(
+        w.intervals,
+        vec![iv("06:00:00", "08:29:59"), iv("08:41:35", "08:59:57")]
+    );
+    let new = plan_of(&cat, AtSpec::Latest);
+    assert_eq!(new.changes.from_ms, Some(ms("08:40:00")), "not 08:39:57");
+}
+
+#[test]
+fn a_deletion_found_after_the_name_was_used_again_ends_before_the_new_stream() {
+    // Capture was down: the old table was found gone at 08:45, after the new table's stream
+    // began at 08:40. The old lineage cannot reach into the new table's time.
+    let mut cat = Cat::recreated("08:41:00");
+    cat.catalog.deletions[0].detected_at_ms = ms("08:45:00");
+    cat.catalog.deletions[0].cause = rewind_catalog::DeletionCause::TableRecreated;
+    let w = restorable_window(&cat.catalog, &WindowOptions::default());
+    assert_eq!(
+        w.intervals,
+        vec![iv("06:00:00", "08:39:59"), iv("08:41:35", "08:59:57")]
+    );
+    assert!(w.lineages[0]
+        .describe()
+        .contains("last restorable point 2026-11-26T08:39:59Z"));
 }

@@ -100,6 +100,9 @@ pub struct RestoreReport {
     pub skipped_quarantine: Vec<String>,
     /// What a dev/test copy kept and masked (`None`: the whole state as it was).
     pub copy: Option<String>,
+    /// The lineage the restored point belongs to (a table deleted and re-created under its name
+    /// has two), in words.
+    pub lineage: Option<String>,
 }
 
 /// Plans (or resumes) and runs a restore of `req.table` into `target`.
@@ -153,6 +156,7 @@ pub async fn restore(
                     seconds: started.elapsed().as_secs_f64(),
                     skipped_quarantine: plan.skipped_quarantine.clone(),
                     copy: req.copy.describe(),
+                    lineage: plan.lineage.clone(),
                 });
             }
             Err(ReplayError::PinnedFileGone { key }) if attempt < 3 => {

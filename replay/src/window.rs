@@ -36,7 +36,7 @@ impl fmt::Display for Interval {
 }
 
 use rewind_catalog::Checkpoint;
-use rewind_catalog::{Catalog, SnapshotInfo, WholeLifeVerdict};
+use rewind_catalog::{Catalog, SnapshotInfo, TableDeletion, WholeLifeVerdict};
 use std::collections::BTreeSet;
 
 /// Knobs of the window computation.
@@ -188,9 +188,74 @@ pub struct Window {
     pub whole_life: WholeLife,
     /// Every snapshot and whether it can be used, oldest first.
     pub snapshots: Vec<SnapshotState>,
+    /// The table's lineages (one per table incarnation under the name), oldest first.
+    pub lineages: Vec<Lineage>,
+}
+
+/// One incarnation of a table name: the streams captured from it, and how it ended if it did.
+/// A table deleted and created again under the same name is two lineages: a restore never mixes
+/// them (a hole separates them, and the second is never restored from the first's log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// 1 for the oldest lineage the store holds, then 2, ...
+    pub number: usize,
+    /// DynamoDB's id of the table, when a stored description names it.
+    pub table_id: Option<String>,
+    /// Its streams' labels, oldest first.
+    pub streams: Vec<String>,
+    /// First second of its first stream.
+    pub start: i64,
+    /// Last second captured (the deletion's last restorable second once it was deleted).
+    pub end: Option<i64>,
+    /// The deletion that closed it, if it was deleted.
+    pub deleted: Option<TableDeletion>,
+}
+
+impl Lineage {
+    /// The lineage in words, for `ls` and restore reports.
+    pub fn describe(&self) -> String {
+        let id = self
+            .table_id
+            .as_deref()
+            .map(|id| format!(" (table id {id})"))
+            .unwrap_or_default();
+        match &self.deleted {
+            Some(d) => format!(
+                "lineage {}{id}: streams from {}; deleted (found gone at {}{}), last restorable point {}",
+                self.number,
+                format_second(self.start),
+                format_ms(d.detected_at_ms),
+                d.last_change_ms
+                    .map(|ms| format!(", last change {}", format_ms(ms)))
+                    .unwrap_or_default(),
+                format_second(self.end.unwrap_or_else(|| d.last_restorable_second())),
+            ),
+            None => format!(
+                "lineage {}{id}: streams from {}, live",
+                self.number,
+                format_second(self.start)
+            ),
+        }
+    }
+
+    /// Whether `second` lies in this lineage's time (from its first stream to its end).
+    pub fn holds(&self, second: i64) -> bool {
+        second >= self.start && self.end.is_none_or(|e| second <= e)
+    }
 }
 
 impl Window {
+    /// The lineage `second` belongs to, if any.
+    pub fn lineage_of(&self, second: i64) -> Option<&Lineage> {
+        self.lineages.iter().rev().find(|l| l.holds(second))
+    }
+
+    /// The deletion that closed the newest lineage: the table is gone and nothing is captured
+    /// any more (no lag to report).
+    pub fn deleted(&self) -> Option<&TableDeletion> {
+        self.lineages.last().and_then(|l| l.deleted.as_ref())
+    }
+
     /// Whether `second` is restorable.
     pub fn contains(&self, second: i64) -> bool {
         self.intervals.iter().any(|i| i.contains(second))
@@ -279,32 +344,80 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
 
     let mut holes = Vec::new();
     let mut coverage_end: Option<i64> = None; // last covered second of the newest stream
-    let mut previous_end: Option<(i64, String)> = None;
-    for label in &labels {
-        let end = stream_coverage_ms(&stream_checkpoints(catalog, label))
+    let mut previous_end: Option<(i64, String, Option<&TableDeletion>)> = None;
+    let mut lineages: Vec<Lineage> = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let deletion = catalog.deletions.iter().find(|d| d.stream_label == *label);
+        // A table found deleted only after the name was used again (capture was down) ended
+        // before the next table's stream began: its lineage ends there, so no point of it can
+        // hold the next table's changes.
+        let next_start = labels
+            .get(i + 1)
+            .and_then(|next| label_ms(next))
+            .map(|ms| ms.div_euclid(1000) - 1)
+            .unwrap_or(i64::MAX);
+        let covered = stream_coverage_ms(&stream_checkpoints(catalog, label))
             .map(|ms| last_full_second(ms - opts.skew_margin_ms))
             .unwrap_or(i64::MIN);
+        // A drained stream of a deleted table holds nothing more: it is covered up to the
+        // deletion, whatever its shards' read-through. An undrained one keeps what its
+        // checkpoints say (its recorded gaps end the window earlier).
+        let end = match deletion {
+            Some(d) if d.drained => d.last_restorable_second().min(next_start),
+            Some(d) => covered.min(d.last_restorable_second()).min(next_start),
+            None => covered,
+        };
         let start = label_ms(label)
             .map(|ms| ms.div_euclid(1000))
             .unwrap_or(i64::MIN);
-        if let Some((prev_end, prev_label)) = previous_end.take() {
+        let new_lineage = match &previous_end {
+            None => true,
+            Some((_, _, prev_deletion)) => prev_deletion.is_some(),
+        };
+        if let Some((prev_end, prev_label, prev_deletion)) = previous_end.take() {
+            let reason = match prev_deletion {
+                Some(d) => format!(
+                    "the table of stream {prev_label} was deleted (found gone at {}) and the name re-used: stream {label} is another table's (a new lineage)",
+                    format_ms(d.detected_at_ms)
+                ),
+                None => format!(
+                    "stream {prev_label} ended and stream {label} began: changes in between were not streamed"
+                ),
+            };
             holes.push(Hole {
                 start: prev_end.saturating_add(1),
                 end: start.max(prev_end.saturating_add(1)),
-                reason: format!(
-                    "stream {prev_label} ended and stream {label} began: changes in between were not streamed"
-                ),
+                reason,
             });
         }
-        previous_end = Some((end, label.to_string()));
+        if new_lineage {
+            lineages.push(Lineage {
+                number: lineages.len() + 1,
+                table_id: table_id_of(catalog, label),
+                streams: Vec::new(),
+                start,
+                end: None,
+                deleted: None,
+            });
+        }
+        let lineage = lineages.last_mut().expect("pushed above");
+        lineage.streams.push(label.to_string());
+        lineage.end = (end != i64::MIN).then_some(end);
+        lineage.deleted = deletion.cloned();
+        previous_end = Some((end, label.to_string(), deletion));
         coverage_end = Some(end);
     }
     for gap in &catalog.gaps {
+        // The first second that may have lost a change: the last captured record's second,
+        // or the second after everything the shard was read through, whichever is later.
         let start = gap
             .after_stamp_ms
             .map(|ms| ms.div_euclid(1000))
             .or_else(|| label_ms(&gap.stream_label).map(|ms| ms.div_euclid(1000)))
-            .unwrap_or(i64::MIN);
+            .unwrap_or(i64::MIN)
+            .max(gap.read_through_ms.map_or(i64::MIN, |ms| {
+                last_full_second(ms - opts.skew_margin_ms) + 1
+            }));
         holes.push(Hole {
             start,
             end: gap.detected_at_ms.div_euclid(1000).max(start),
@@ -367,7 +480,26 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
         holes,
         whole_life,
         snapshots,
+        lineages,
     }
+}
+
+/// The table id of the table a stream belongs to, from the stored descriptions that name the
+/// stream.
+fn table_id_of(catalog: &Catalog, label: &str) -> Option<String> {
+    catalog
+        .descriptions
+        .iter()
+        .rev()
+        .find(|d| {
+            d.description.stream.latest_stream_label.as_deref() == Some(label)
+                || d.description
+                    .stream
+                    .latest_stream_arn
+                    .as_deref()
+                    .is_some_and(|arn| arn.ends_with(&format!("/stream/{label}")))
+        })
+        .and_then(|d| d.description.table_id.clone())
 }
 
 /// What is known of the whole life: impossible (an obstacle, or a refutation), confirmed, or
@@ -458,7 +590,25 @@ fn snapshot_use(
             Ok(_) => {}
         }
     }
-    let Some(end) = end_before_hole(snap.changes_from_ms.div_euclid(1000)) else {
+    // A full backup needs no change from before its stream began (its scan started later and
+    // saw them), so the hole before its stream (another stream's end, a deleted table's
+    // lineage) does not end its span.
+    // For the same reason its changes start no earlier than its stream: older ones are
+    // another stream's, and after a deletion another table's, never to be applied over it.
+    let stream_ms = snap
+        .scan
+        .as_ref()
+        .and_then(|s| s.stream_label.as_deref())
+        .and_then(label_ms);
+    let (needs_from_second, changes_from_ms) = match stream_ms {
+        // AWS stamps records to the second (rounded down): the stream's first second is whole.
+        Some(stream_ms) if snap.changes_from_ms < stream_ms.div_euclid(1000) * 1000 => (
+            stream_ms.div_euclid(1000) + 1,
+            stream_ms.div_euclid(1000) * 1000,
+        ),
+        _ => (snap.changes_from_ms.div_euclid(1000), snap.changes_from_ms),
+    };
+    let Some(end) = end_before_hole(needs_from_second) else {
         return (
             SnapshotUse::WaitingForCapture("capture has not read any shard through yet".into()),
             None,
@@ -503,7 +653,7 @@ fn snapshot_use(
                 end,
             },
             base: BaseRef::Snapshot(snap.manifest_key.clone()),
-            changes_from_ms: Some(snap.changes_from_ms),
+            changes_from_ms: Some(changes_from_ms),
         }),
     )
 }

@@ -75,6 +75,7 @@ proptest! {
                 window: vec![],
                 watermark: None,
                 skipped_quarantine: vec![],
+                lineage: None,
             };
             let got = Mutex::new(BTreeMap::new());
             let opts = ReconstructOptions { read_concurrency: 3, bucket_concurrency: 2, spill_dir: None };
@@ -139,6 +140,7 @@ async fn files_entirely_after_the_point_are_pruned_unread() {
         window: vec![],
         watermark: None,
         skipped_quarantine: vec![],
+        lineage: None,
     };
     let got = Mutex::new(BTreeMap::new());
     let stats = reconstruct(

@@ -6,6 +6,7 @@
 //! is missing: a test that needs moto must fail without it, never pass by skipping, or a
 //! broken harness would look like a green build.
 
+pub mod aws_proxy;
 pub mod changelog;
 pub mod http;
 

@@ -28,6 +28,7 @@
 
 mod backoff;
 mod config;
+mod deleted;
 mod probe;
 mod reader;
 mod redrive;
@@ -47,8 +48,12 @@ use crate::lineage::{self, GapCause, ShardInfo, StartPosition};
 use futures::{FutureExt, StreamExt};
 use reader::{FlushReport, FlushResult, ShardReader, StepReport};
 use rewind_catalog::checkpoint::{list_checkpoints, Checkpoint};
-use rewind_catalog::description::{describe_table, save_description_if_changed};
+use rewind_catalog::deletion::{load_deletion, DeletionCause};
+use rewind_catalog::description::{
+    describe_table, list_descriptions, save_description_if_changed, TableDescription,
+};
 use rewind_catalog::gap::Gap;
+use rewind_catalog::CatalogError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Instant;
@@ -84,7 +89,7 @@ async fn describe_stream_retrying(
     streams: &aws_sdk_dynamodbstreams::Client,
     stream_arn: &str,
     config: &PollerConfig,
-) -> Result<StreamListing> {
+) -> std::result::Result<StreamListing, ReadError> {
     let mut backoff = Backoff::new(config.backoff_base, config.backoff_max);
     loop {
         match describe_stream(streams, stream_arn).await {
@@ -94,7 +99,7 @@ async fn describe_stream_retrying(
                 tracing::warn!(error = %e, delay_ms = delay.as_millis() as u64, "DescribeStream failed; retrying");
                 tokio::time::sleep(delay).await;
             }
-            Err(e) => return Err(e.into_error()),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -104,6 +109,12 @@ async fn describe_stream_retrying(
 ///
 /// `stop` ends a following run (e.g. Ctrl-C); everything read is flushed and checkpointed before
 /// returning. `progress` is called after every flush that wrote something or ended a shard.
+///
+/// A deleted table ends capture cleanly ([`deleted`]): its last stream, known from the stored
+/// description, is read to its end and the deletion recorded, whether the table was gone when the
+/// run began or went while it followed the stream; a table re-created under the name has its
+/// predecessor's stream drained first. [`PollSummary::deleted`] says so.
+///
 /// Errors: the table has no stream, the view type is refused, the prefix belongs to another
 /// table, or a failure retrying cannot fix (records read but not captured are simply read again
 /// by the next run: checkpoints never pass them).
@@ -119,9 +130,94 @@ where
     F: Future<Output = ()>,
 {
     let started = Instant::now();
-    let run_start_ms = now_ms();
     let table = config.table.as_str();
-    let description = describe_table(dynamodb, table).await?;
+    let mut stop = std::pin::pin!(stop);
+    let store = capturer.store().clone();
+    let stored = list_descriptions(store.as_ref(), table).await?;
+    let description = match describe_table(dynamodb, table).await {
+        Ok(description) => description,
+        Err(CatalogError::TableNotFound { message, .. }) => {
+            let Some(stored) = stored.last().map(|d| &d.description) else {
+                return Err(CaptureError::Input(format!(
+                    "table {table} not found ({message}), and the store holds no description of it: nothing to capture"
+                )));
+            };
+            let detected_at_ms = now_ms();
+            tracing::warn!(table, "the table is gone: reading what its stream still holds, then recording the deletion");
+            let mut summary = PollSummary {
+                table: table.to_string(),
+                ..PollSummary::default()
+            };
+            let drained = deleted::drain(
+                capturer,
+                dynamodb,
+                streams,
+                config,
+                stored,
+                DeletionCause::TableNotFound,
+                detected_at_ms,
+                stop.as_mut(),
+                progress,
+                &mut summary,
+            )
+            .await;
+            summary.seconds = started.elapsed().as_secs_f64();
+            summary.deleted = Some(drained?);
+            return Ok(summary);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut summary = PollSummary {
+        table: table.to_string(),
+        ..PollSummary::default()
+    };
+    // The name now belongs to another table: the ones the store followed before were deleted,
+    // and their streams may still hold their last changes. Drain each (once) before following
+    // the new table.
+    let captured: std::collections::HashSet<String> = list_checkpoints(store.as_ref(), table)
+        .await?
+        .into_iter()
+        .map(|c| c.stream_label)
+        .collect();
+    let mut predecessors: Vec<&TableDescription> = Vec::new();
+    for d in stored.iter().map(|d| &d.description) {
+        let Some(arn) = d.stream.latest_stream_arn.as_deref() else {
+            continue;
+        };
+        let Ok(label) = stream_label(arn, d.stream.latest_stream_label.as_deref()) else {
+            continue;
+        };
+        if captured.contains(&label)
+            && deleted::is_other_table(d, &description)
+            && load_deletion(store.as_ref(), table, &label)
+                .await?
+                .is_none()
+        {
+            predecessors.retain(|p| p.stream.latest_stream_arn.as_deref() != Some(arn));
+            predecessors.push(d);
+        }
+    }
+    for old in predecessors {
+        tracing::warn!(table, old = ?old.table_id, created = ?old.creation_date_time,
+            new = ?description.table_id, "the table was re-created under its name: draining the old table's stream first");
+        let deletion = deleted::drain(
+            capturer,
+            dynamodb,
+            streams,
+            config,
+            old,
+            DeletionCause::TableRecreated,
+            // The old table was gone before the new one was created.
+            recreated_at_ms(&description)
+                .unwrap_or_else(now_ms)
+                .min(now_ms()),
+            stop.as_mut(),
+            progress,
+            &mut summary,
+        )
+        .await?;
+        summary.previous_lineages_deleted.push(deletion);
+    }
     let stream_arn = description
         .stream
         .latest_stream_arn
@@ -136,7 +232,9 @@ where
     if !description.stream.enabled {
         tracing::warn!(table, stream = %stream_arn, "the table's stream is disabled: reading what remains of its last stream");
     }
-    let listing = describe_stream_retrying(streams, &stream_arn, config).await?;
+    let listing = describe_stream_retrying(streams, &stream_arn, config)
+        .await
+        .map_err(ReadError::into_error)?;
     let view_type = listing
         .view_type
         .clone()
@@ -144,18 +242,82 @@ where
         .unwrap_or_default();
     capturer.check_view_type(table, &view_type)?;
     capturer.claim(table, &description.table_arn).await?;
-    let store = capturer.store().clone();
-    let mut summary = PollSummary {
-        table: table.to_string(),
-        stream_arn: stream_arn.clone(),
-        ..PollSummary::default()
-    };
     if let Some(key) =
         save_description_if_changed(store.as_ref(), &description, chrono::Utc::now()).await?
     {
         summary.description_written.push(key);
     }
-    let label = stream_label(&stream_arn, listing.label.as_deref())?;
+    let ended = follow_stream(
+        capturer,
+        dynamodb,
+        streams,
+        config,
+        &stream_arn,
+        listing,
+        Some(&description),
+        stop.as_mut(),
+        progress,
+        &mut summary,
+    )
+    .await;
+    summary.seconds = started.elapsed().as_secs_f64();
+    let ended = ended?;
+    if let Some((cause, detected_at_ms)) = ended {
+        // The table went while the poller followed it: drain what its stream still holds.
+        let drained = deleted::drain(
+            capturer,
+            dynamodb,
+            streams,
+            config,
+            &description,
+            cause,
+            detected_at_ms,
+            stop.as_mut(),
+            progress,
+            &mut summary,
+        )
+        .await;
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.deleted = Some(drained?);
+    }
+    tracing::info!(
+        table,
+        records = summary.records_captured,
+        objects = summary.objects,
+        quarantined = summary.quarantined,
+        gaps = summary.gaps.len(),
+        shards = summary.shards_read,
+        seconds = summary.seconds,
+        deleted = summary.deleted.is_some(),
+        "capture poller finished"
+    );
+    Ok(summary)
+}
+
+/// Reads one stream (`listing` is its first DescribeStream) with the shared [`Poll`] loop.
+/// `live` is the table's description when the table exists (a following run describes it again
+/// to version changes and to notice a deletion); `None` for a drain. Returns why the table's
+/// lineage ended, when the run noticed it did.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn follow_stream<F>(
+    capturer: &Capturer,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    streams: &aws_sdk_dynamodbstreams::Client,
+    config: &PollerConfig,
+    stream_arn: &str,
+    listing: StreamListing,
+    live: Option<&TableDescription>,
+    stop: F,
+    progress: &(dyn Fn(&PollProgress) + Send + Sync),
+    summary: &mut PollSummary,
+) -> Result<Option<(DeletionCause, i64)>>
+where
+    F: Future<Output = ()>,
+{
+    let table = config.table.as_str();
+    let store = capturer.store().clone();
+    let label = stream_label(stream_arn, listing.label.as_deref())?;
+    summary.stream_arn = stream_arn.to_string();
     summary.stream_label.clone_from(&label);
     let checkpoints: HashMap<String, Checkpoint> = list_checkpoints(store.as_ref(), table)
         .await?
@@ -171,9 +333,9 @@ where
         capturer,
         streams,
         config,
-        stream_arn: &stream_arn,
+        stream_arn,
         label: &label,
-        run_start_ms,
+        run_start_ms: now_ms(),
     };
     let mut poll = Poll {
         ctx: &ctx,
@@ -182,26 +344,17 @@ where
         readers: Vec::new(),
         checkpoints,
         listing,
-        summary,
+        summary: std::mem::take(summary),
         last_refresh: Instant::now(),
         last_describe: Instant::now(),
         refresh_now: false,
+        live,
+        lineage_ended: None,
     };
     let result = poll.run(stop).await;
-    let mut summary = poll.summary;
-    summary.seconds = started.elapsed().as_secs_f64();
+    *summary = poll.summary;
     result?;
-    tracing::info!(
-        table,
-        records = summary.records_captured,
-        objects = summary.objects,
-        quarantined = summary.quarantined,
-        gaps = summary.gaps.len(),
-        shards = summary.shards_read,
-        seconds = summary.seconds,
-        "capture poller finished"
-    );
-    Ok(summary)
+    Ok(poll.lineage_ended)
 }
 
 struct Poll<'a> {
@@ -215,6 +368,11 @@ struct Poll<'a> {
     last_refresh: Instant,
     last_describe: Instant,
     refresh_now: bool,
+    /// The live table's description (a following run); `None` while draining a deleted table.
+    live: Option<&'a TableDescription>,
+    /// Set when a following run found the table deleted or re-created: why, and when (ms) it
+    /// was gone by.
+    lineage_ended: Option<(DeletionCause, i64)>,
 }
 
 impl Poll<'_> {
@@ -271,6 +429,9 @@ impl Poll<'_> {
                 }
             }
             self.refresh_if_due().await?;
+            if self.lineage_ended.is_some() {
+                break;
+            }
         }
         self.final_flush().await
     }
@@ -426,6 +587,7 @@ impl Poll<'_> {
     /// when following and its interval passed. Transient failures keep the old listing.
     async fn refresh_if_due(&mut self) -> Result<()> {
         let config = self.ctx.config;
+        let mut stream_gone = false;
         if self.refresh_now || self.last_refresh.elapsed() >= config.shard_refresh_interval {
             match describe_stream(self.ctx.streams, self.ctx.stream_arn).await {
                 Ok(listing) => {
@@ -437,39 +599,71 @@ impl Poll<'_> {
                     tracing::warn!(error = %e, "listing shards failed; keeping the previous listing");
                     self.last_refresh = Instant::now();
                 }
+                // The stream is gone while the table is followed: the table may be too. Look
+                // at it now; if it is there, the error stands.
+                Err(ReadError::NotFound(e)) if self.live.is_some() && !config.once => {
+                    tracing::warn!(error = %e, "the stream is gone; checking the table");
+                    self.last_refresh = Instant::now();
+                    stream_gone = true;
+                }
                 Err(e) => return Err(e.into_error()),
             }
             self.readers.retain(|r| !r.finished);
         }
-        if !config.once && self.last_describe.elapsed() >= config.describe_interval {
-            self.last_describe = Instant::now();
-            match describe_table(self.dynamodb, &config.table).await {
-                Ok(description) => {
-                    if description.stream.latest_stream_arn.as_deref() != Some(self.ctx.stream_arn)
-                    {
-                        tracing::error!(
-                            table = %config.table, reading = %self.ctx.stream_arn,
-                            latest = ?description.stream.latest_stream_arn,
-                            "the table has a new stream: this poller goes on reading the old one to its end; \
-                             restart capture to follow the new stream"
-                        );
-                    }
-                    let store = self.ctx.capturer.store();
-                    if let Some(key) = save_description_if_changed(
-                        store.as_ref(),
-                        &description,
-                        chrono::Utc::now(),
-                    )
-                    .await?
-                    {
-                        self.summary.description_written.push(key);
-                    }
+        // A disabled stream (DynamoDB disables the stream of a deleted table) is a reason to
+        // look at the table now rather than at the next interval.
+        let disabled = self.listing.status.as_deref() == Some("DISABLED");
+        let Some(live) = self.live else {
+            return Ok(());
+        };
+        let due = stream_gone
+            || (disabled && self.last_describe.elapsed() >= config.idle_sleep)
+            || self.last_describe.elapsed() >= config.describe_interval;
+        if config.once || !due {
+            return Ok(());
+        }
+        self.last_describe = Instant::now();
+        match describe_table(self.dynamodb, &config.table).await {
+            Ok(description) => {
+                if deleted::is_other_table(live, &description) {
+                    tracing::warn!(table = %config.table, old = ?live.table_id, new = ?description.table_id,
+                        "the table was deleted and re-created under its name: draining the old stream");
+                    let at = recreated_at_ms(&description)
+                        .unwrap_or_else(now_ms)
+                        .min(now_ms());
+                    self.lineage_ended = Some((DeletionCause::TableRecreated, at));
+                    return Ok(());
                 }
-                Err(e) if e.is_retryable() => {
-                    tracing::warn!(error = %e, "describing the table failed; trying again later");
+                if description.stream.latest_stream_arn.as_deref() != Some(self.ctx.stream_arn) {
+                    tracing::error!(
+                        table = %config.table, reading = %self.ctx.stream_arn,
+                        latest = ?description.stream.latest_stream_arn,
+                        "the table has a new stream: this poller goes on reading the old one to its end; \
+                         restart capture to follow the new stream"
+                    );
                 }
-                Err(e) => return Err(e.into()),
+                let store = self.ctx.capturer.store();
+                if let Some(key) =
+                    save_description_if_changed(store.as_ref(), &description, chrono::Utc::now())
+                        .await?
+                {
+                    self.summary.description_written.push(key);
+                }
             }
+            Err(CatalogError::TableNotFound { .. }) => {
+                tracing::warn!(table = %config.table, "the table was deleted: draining its stream");
+                self.lineage_ended = Some((DeletionCause::TableNotFound, now_ms()));
+            }
+            Err(e) if stream_gone => {
+                return Err(CaptureError::Input(format!(
+                    "the stream {} is gone and the table could not be described: {e}",
+                    self.ctx.stream_arn
+                )))
+            }
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(error = %e, "describing the table failed; trying again later");
+            }
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -503,6 +697,13 @@ impl Poll<'_> {
     }
 }
 
+/// When the live table was created (ms), from its description.
+fn recreated_at_ms(description: &TableDescription) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(description.creation_date_time.as_deref()?)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 /// A gap starting after a stored checkpoint.
 fn gap_from_checkpoint(checkpoint: &Checkpoint, reason: String) -> Gap {
     Gap {
@@ -511,6 +712,7 @@ fn gap_from_checkpoint(checkpoint: &Checkpoint, reason: String) -> Gap {
         shard_id: checkpoint.shard_id.clone(),
         after_sequence_number: checkpoint.last_sequence_number.clone(),
         after_stamp_ms: checkpoint.last_stamp_ms,
+        read_through_ms: Some(checkpoint.read_through_ms),
         resumed_at_sequence_number: None,
         detected_at_ms: now_ms(),
         reason,

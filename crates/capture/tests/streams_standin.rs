@@ -976,3 +976,65 @@ async fn redrive_of_a_trimmed_range_records_a_gap_and_fails() {
         1
     );
 }
+
+#[tokio::test]
+async fn following_a_table_that_is_deleted_drains_its_stream_records_the_deletion_and_returns() {
+    let standin = StandIn::start(TABLE).await;
+    let recs = records(21, 10);
+    standin.with(|s| {
+        s.add_shard("shardId-0001", None, 300_000_000_000_000_000_000)
+            .push_records(recs[..4].iter().cloned());
+    });
+    let env = env();
+    let (ddb, streams) = standin.clients();
+    let capturer = Capturer::new(env.store.clone(), CaptureOptions::default());
+    let cfg = PollerConfig {
+        max_batch_records: 1000,
+        max_batch_age: Duration::from_secs(60),
+        describe_interval: Duration::from_secs(3600),
+        ..config(false)
+    };
+    let run = tokio::spawn(async move {
+        run_poller(
+            &capturer,
+            &ddb,
+            &streams,
+            &cfg,
+            std::future::pending::<()>(),
+            &|_| {},
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The last writes, then DeleteTable: DynamoDB disables the stream and closes its shards,
+    // the records stay readable. Nothing was flushed yet (the batch age is a minute).
+    standin.with(|s| {
+        let shard = s.shard("shardId-0001");
+        shard.push_records(recs[4..].iter().cloned());
+        shard.closed = true;
+        s.table_deleted = true;
+    });
+    let summary = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the poller stops by itself once the stream is drained")
+        .unwrap()
+        .unwrap();
+    assert!(!summary.stopped);
+    let deleted = summary.deleted.expect("the deletion is in the summary");
+    assert!(deleted.drained);
+    assert_eq!(deleted.cause, rewind_catalog::DeletionCause::TableNotFound);
+    assert_exactly(env.store.as_ref(), &standin, &[("shardId-0001", 0..10)]).await;
+    let cp = checkpoint(env.store.as_ref(), &standin, "shardId-0001").await;
+    assert!(cp.shard_ended, "the closed shard was read to its end");
+    assert_eq!(deleted.last_change_ms, cp.last_stamp_ms);
+    let stored = rewind_catalog::load_deletion(env.store.as_ref(), TABLE, &deleted.stream_label)
+        .await
+        .unwrap()
+        .expect("the deletion record");
+    assert_eq!(stored, deleted);
+
+    // A later run finds the record and reads nothing.
+    let again = poll(&standin, &env.store, &config(true)).await.unwrap();
+    assert_eq!(again.deleted.as_ref(), Some(&deleted));
+    assert_eq!(again.records_read, 0);
+}

@@ -45,6 +45,15 @@ pub enum CatalogError {
         /// What to do about it.
         advice: &'static str,
     },
+    /// DescribeTable answered ResourceNotFoundException: no table of that name exists (never
+    /// did, or was deleted).
+    #[error("DescribeTable: table {table} not found (ResourceNotFoundException): {message}")]
+    TableNotFound {
+        /// The table asked for.
+        table: String,
+        /// The SDK's message.
+        message: String,
+    },
     /// DescribeTable (or its companions) failed or answered without what a description needs.
     #[error("{operation}: {message}")]
     Aws {

@@ -21,8 +21,14 @@ pub struct Gap {
     pub shard_id: String,
     /// The last sequence number captured before the gap (None: nothing was captured before).
     pub after_sequence_number: Option<String>,
-    /// Stamp of that record, ms (the restorable window ends here).
+    /// Stamp of that record, ms (the restorable window ends here, unless `read_through_ms`
+    /// says capture had read further).
     pub after_stamp_ms: Option<i64>,
+    /// The shard's read-through when the gap began (ms): nothing stamped up to it is missing,
+    /// so the window can end there rather than at the last record's stamp. Absent in gaps
+    /// recorded before rewind kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_through_ms: Option<i64>,
     /// The first sequence number read after the gap, when known.
     pub resumed_at_sequence_number: Option<String>,
     /// When capture noticed it, ms since the epoch.

@@ -1,7 +1,7 @@
 //! The backup catalog: what is in the bucket and what it means. Every record rewind keeps beside
 //! the data (table description versions, the owner claim, shard checkpoints, recorded gaps,
 //! quarantined records, snapshot manifests and invalidations, the retention marker, whole-life
-//! verdicts, restore journals), its (de)serialisation, and the key layout that names it.
+//! verdicts, deletion records, restore journals), its (de)serialisation, and the key layout that names it.
 //!
 //! Capture writes most of it; replay, the compactor, `ls` and the service read it. None of them
 //! builds a key or parses a record itself, and this crate depends on neither capture nor replay,
@@ -10,6 +10,7 @@
 
 pub mod change_files;
 pub mod checkpoint;
+pub mod deletion;
 pub mod description;
 mod error;
 pub mod gap;
@@ -27,6 +28,7 @@ pub mod whole_life;
 
 pub use change_files::{list_change_files, CatalogFile};
 pub use checkpoint::{list_checkpoints, load_checkpoint, save_checkpoint, Checkpoint};
+pub use deletion::{list_deletions, load_deletion, record_deletion, DeletionCause, TableDeletion};
 pub use description::{
     describe_table, latest_description, list_descriptions, save_description_if_changed,
     DescribedAt, TableDescription,

@@ -1,11 +1,12 @@
 //! Everything the store holds about one table that a restore plan depends on: change files
 //! (names and sizes), snapshots, checkpoints, recorded gaps, quarantined records, table
-//! descriptions, the retention marker and the whole-life verdict. Loading it is the planner's
+//! descriptions, the retention marker, the whole-life verdict and the deletion records. Loading it is the planner's
 //! only I/O; planning is a pure function of it, so every planning rule is tested with hand-made
 //! catalogs.
 
 use crate::change_files::{list_change_files, CatalogFile};
 use crate::checkpoint::{list_checkpoints, Checkpoint};
+use crate::deletion::{list_deletions, TableDeletion};
 use crate::description::{list_descriptions, DescribedAt};
 use crate::error::{CatalogError, Result};
 use crate::gap::{list_gaps, Gap};
@@ -38,6 +39,9 @@ pub struct Catalog {
     pub changes_deleted_before_ms: Option<i64>,
     /// What is known of whether the change log covers the table's whole life.
     pub whole_life: Option<WholeLifeEvidence>,
+    /// Streams whose table was deleted (or re-created) and that were drained: each closes a
+    /// lineage. Oldest stream first.
+    pub deletions: Vec<TableDeletion>,
 }
 
 /// Loads the catalog of `table`. Change files of hours after `until_second` (when given) are not
@@ -69,5 +73,6 @@ pub async fn load_catalog(
             .await?
             .map(|m| m.changes_deleted_before_ms),
         whole_life: load_whole_life(store, table).await?,
+        deletions: list_deletions(store, table).await?,
     })
 }

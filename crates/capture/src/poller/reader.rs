@@ -149,6 +149,7 @@ impl ShardReader {
             shard_id: self.shard.shard_id.clone(),
             after_sequence_number: self.last_seq.clone(),
             after_stamp_ms: self.last_stamp,
+            read_through_ms: self.read_through_ms,
             resumed_at_sequence_number: None,
             detected_at_ms: now_ms(),
             reason,

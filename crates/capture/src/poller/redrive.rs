@@ -128,7 +128,9 @@ pub async fn redrive(
             )));
         }
     }
-    let listing = describe_stream_retrying(streams, &stream_arn, config).await?;
+    let listing = describe_stream_retrying(streams, &stream_arn, config)
+        .await
+        .map_err(super::ReadError::into_error)?;
     capturer.check_view_type(table, listing.view_type.as_deref().unwrap_or_default())?;
     capturer.claim(table, &description.table_arn).await?;
     let label = stream_label(&stream_arn, listing.label.as_deref())?;
@@ -349,6 +351,7 @@ async fn handle(
                 shard_id: request.shard_id.clone(),
                 after_sequence_number: last_read.clone(),
                 after_stamp_ms: None,
+                read_through_ms: None,
                 resumed_at_sequence_number: None,
                 detected_at_ms: now_ms(),
                 reason: format!(

@@ -68,6 +68,12 @@ pub struct PollSummary {
     pub flush_lags_ms: Vec<i64>,
     /// The run was ended by the stop signal.
     pub stopped: bool,
+    /// The table was gone (or went while followed): its stream was drained and the deletion
+    /// recorded, which ends this table's capture.
+    pub deleted: Option<rewind_catalog::deletion::TableDeletion>,
+    /// The table had been re-created under its name: each previous table's stream was drained
+    /// and its deletion recorded before the new table was followed.
+    pub previous_lineages_deleted: Vec<rewind_catalog::deletion::TableDeletion>,
     /// Wall-clock duration of the run (s).
     pub seconds: f64,
 }

@@ -127,6 +127,9 @@ pub struct Script {
     pub faults: Vec<Fault>,
     pub calls: Vec<Call>,
     pub item_count: i64,
+    /// The table was deleted: DescribeTable answers ResourceNotFound and the stream is listed
+    /// `DISABLED` (its records stay readable, as on AWS for 24 hours).
+    pub table_deleted: bool,
     counts: HashMap<(String, Option<String>), usize>,
     iterators: HashMap<String, (String, usize)>,
     next_iterator: u64,
@@ -218,7 +221,7 @@ impl Script {
             |status: u16, code: &str, message: String| Err((status, code.to_string(), message));
         match target {
             "DynamoDB_20120810.DescribeTable" => {
-                if body["TableName"] != self.table.as_str() {
+                if body["TableName"] != self.table.as_str() || self.table_deleted {
                     return err(
                         400,
                         "ResourceNotFoundException",
@@ -298,7 +301,7 @@ impl Script {
                 let mut description = json!({
                     "StreamArn": self.stream_arn(),
                     "StreamLabel": self.label,
-                    "StreamStatus": "ENABLED",
+                    "StreamStatus": if self.table_deleted { "DISABLED" } else { "ENABLED" },
                     "StreamViewType": self.view_type,
                     "CreationRequestDateTime": 1_795_600_000.0,
                     "TableName": self.table,
@@ -461,6 +464,7 @@ impl StandIn {
             faults: Vec::new(),
             calls: Vec::new(),
             item_count: 0,
+            table_deleted: false,
             counts: HashMap::new(),
             iterators: HashMap::new(),
             next_iterator: 0,

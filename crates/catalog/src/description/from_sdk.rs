@@ -191,7 +191,17 @@ pub async fn describe_table(
         .table_name(table)
         .send()
         .await
-        .map_err(|e| CatalogError::aws("DescribeTable", &e))?;
+        .map_err(|e| {
+            let class = rewind_aws::classify(&e);
+            if class.code.as_deref() == Some("ResourceNotFoundException") {
+                CatalogError::TableNotFound {
+                    table: table.to_string(),
+                    message: class.message,
+                }
+            } else {
+                CatalogError::aws("DescribeTable", &e)
+            }
+        })?;
     let description = described.table().ok_or_else(|| CatalogError::Aws {
         operation: "DescribeTable",
         message: format!("no table description returned for {table}"),

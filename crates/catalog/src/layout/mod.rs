@@ -13,6 +13,7 @@
 //! tables/table=<t>/owner.json
 //! tables/table=<t>/whole-life/{confirmed,refuted}.json
 //! tables/table=<t>/description/at=YYYYMMDDTHHMMSSZ.json
+//! tables/table=<t>/deleted/stream=<label>.json
 //! quarantine/table=<t>/dt=YYYY-MM-DD/<sha256 of the raw record, 32 hex>.json
 //! gaps/table=<t>/stream=<label>/<shard>_YYYYMMDDTHHMMSSZ.json
 //! ```

@@ -78,3 +78,19 @@ pub fn table_prefixes(table: &str) -> Vec<String> {
         format!("{TABLES}/table={table}/"),
     ]
 }
+
+/// Prefix of the records of a table's deleted lineages (one per stream drained after the table
+/// was deleted or re-created).
+pub fn deletions_prefix(table: &str) -> String {
+    format!("{TABLES}/table={table}/deleted/")
+}
+
+/// The record that the table whose stream is `label` was deleted and that stream drained: it
+/// closes the lineage the stream belongs to (docs/FORMAT.md, "Deleted tables").
+pub fn deletion_key(table: &str, label: &str) -> Result<String, LayoutError> {
+    Ok(format!(
+        "{}stream={}.json",
+        deletions_prefix(table),
+        encode_label(label)?
+    ))
+}

@@ -69,7 +69,33 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
             for gap in &summary.gaps {
                 println!("GAP recorded: {gap}");
             }
+            for d in &summary.previous_lineages_deleted {
+                println!(
+                    "{}",
+                    deletion_line("the table was re-created: its previous incarnation", d)
+                );
+            }
+            if let Some(d) = &summary.deleted {
+                println!("{}", deletion_line("the table was deleted", d));
+            }
         }
     }
     Ok(())
+}
+
+/// One line saying how a deleted table's lineage was closed.
+fn deletion_line(what: &str, d: &rewind_catalog::TableDeletion) -> String {
+    let last = rewind_replay::at::format_second(d.last_restorable_second());
+    if d.drained {
+        format!(
+            "DELETED: {what}; its stream {} was read to the end; last restorable point {last} (restore --at latest)",
+            d.stream_label
+        )
+    } else {
+        format!(
+            "DELETED: {what}; its stream {} could no longer be read ({}): a gap is recorded after the last capture; last restorable point before it: see rewind ls",
+            d.stream_label,
+            d.unreadable_reason.as_deref().unwrap_or("unknown reason")
+        )
+    }
 }

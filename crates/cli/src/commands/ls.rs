@@ -50,6 +50,14 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
                 if let (Some(w), Some(lag)) = (&s.watermark, s.lag_seconds) {
                     println!("  watermark:  {w} (lag {lag}s)");
                 }
+                if let Some(d) = &s.deleted {
+                    println!("  {}", d.text);
+                }
+                if s.lineages.len() > 1 {
+                    for lineage in &s.lineages {
+                        println!("  {lineage}");
+                    }
+                }
                 match (&s.whole_life, &s.not_whole_life) {
                     (WholeLife::Confirmed { snapshot }, _) => println!(
                         "  whole life: the change log holds every item since the stream began{}",

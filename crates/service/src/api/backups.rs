@@ -35,7 +35,7 @@ pub async fn create(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let description = match rewind_catalog::describe_table(&state.dynamodb, &body.table).await {
         Ok(d) => d,
-        Err(CatalogError::Aws { message, .. }) if message.contains("ResourceNotFoundException") => {
+        Err(CatalogError::TableNotFound { message, .. }) => {
             return Err(ApiError::not_found(
                 "unknown_table",
                 format!("DynamoDB has no table {:?} here: {message}", body.table),
