@@ -1038,3 +1038,59 @@ async fn following_a_table_that_is_deleted_drains_its_stream_records_the_deletio
     assert_eq!(again.deleted.as_ref(), Some(&deleted));
     assert_eq!(again.records_read, 0);
 }
+
+#[tokio::test]
+async fn under_lambda_the_probe_records_the_deletion_once_the_stream_was_delivered_to_its_end() {
+    let standin = StandIn::start(TABLE).await;
+    let recs = records(22, 9);
+    standin.with(|s| {
+        s.add_shard("shardId-0001", None, 300_000_000_000_000_000_000)
+            .push_records(recs[..5].iter().cloned());
+    });
+    let env = env();
+    // What the Lambda delivered so far (the poller stands in for it here).
+    poll(&standin, &env.store, &config(true)).await.unwrap();
+    let (ddb, streams) = standin.clients();
+    let probe = |now: i64| {
+        let (store, ddb, streams) = (env.store.clone(), ddb.clone(), streams.clone());
+        async move {
+            rewind_capture::poller::probe_stale_shards(
+                store.as_ref(),
+                &ddb,
+                &streams,
+                TABLE,
+                60_000,
+                now,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // Deleted with records the mapping has not delivered yet: capture is behind, no record.
+    standin.with(|s| {
+        let shard = s.shard("shardId-0001");
+        shard.push_records(recs[5..].iter().cloned());
+        shard.closed = true;
+        s.table_deleted = true;
+    });
+    let now = chrono::Utc::now().timestamp_millis();
+    let report = probe(now).await;
+    assert_eq!(report.behind, vec!["shardId-0001".to_string()]);
+    assert!(report.deleted.is_none(), "{report:?}");
+    // The mapping delivers the rest, to the closed shard's end (the poller stands in for it
+    // again, shown the table as present so that it does not record the deletion itself).
+    standin.with(|s| s.table_deleted = false);
+    poll(&standin, &env.store, &config(true)).await.unwrap();
+    standin.with(|s| s.table_deleted = true);
+    let report = probe(now + 1_000).await;
+    let deleted = report
+        .deleted
+        .expect("every shard delivered to its end: recorded");
+    assert!(deleted.drained);
+    assert_exactly(env.store.as_ref(), &standin, &[("shardId-0001", 0..9)]).await;
+    // The next probe finds the record and reads nothing.
+    let calls = standin.with(|s| s.calls_of("GetRecords").len());
+    let again = probe(now + 2_000).await;
+    assert_eq!(again.deleted, Some(deleted));
+    assert_eq!(standin.with(|s| s.calls_of("GetRecords").len()), calls);
+}

@@ -21,6 +21,7 @@ use rewind_catalog::deletion::{
 };
 use rewind_catalog::description::TableDescription;
 use rewind_catalog::gap::record_gap;
+use rewind_store::ObjectStore;
 use std::future::Future;
 use std::time::Duration;
 
@@ -84,13 +85,7 @@ where
         once: true,
         ..config.clone()
     };
-    let (drained, unreadable_shards, unreadable_reason) = match describe_stream_retrying(
-        streams,
-        &stream_arn,
-        &drain_config,
-    )
-    .await
-    {
+    match describe_stream_retrying(streams, &stream_arn, &drain_config).await {
         Ok(listing) => {
             follow_stream(
                 capturer,
@@ -107,57 +102,104 @@ where
             .await?;
             if summary.stopped {
                 return Err(CaptureError::Input(format!(
-                        "stopped while draining the stream of the deleted table {table}: run capture again to finish (it resumes from the checkpoints)"
-                    )));
+                    "stopped while draining the stream of the deleted table {table}: run capture again to finish (it resumes from the checkpoints)"
+                )));
             }
-            (true, Vec::new(), None)
+            record(
+                store.as_ref(),
+                described,
+                &label,
+                cause,
+                detected_at_ms,
+                None,
+            )
+            .await
         }
         Err(ReadError::NotFound(e) | ReadError::Trimmed(e)) => {
-            tracing::error!(table, stream = %stream_arn, error = %e,
-                    "the deleted table's stream can no longer be read: recording a gap after every unfinished shard");
             summary.stream_arn.clone_from(&stream_arn);
             summary.stream_label.clone_from(&label);
-            let reason = format!("the table was deleted and its stream can no longer be read: {e}");
-            let mut shards = Vec::new();
-            for checkpoint in list_checkpoints(store.as_ref(), table)
-                .await?
-                .into_iter()
-                .filter(|c| c.stream_label == label && !c.shard_ended)
-            {
-                let key = record_gap(
-                    store.as_ref(),
-                    &gap_from_checkpoint(&checkpoint, reason.clone()),
-                )
-                .await?;
-                summary.gaps.push(key);
-                shards.push(checkpoint.shard_id);
-            }
-            (false, shards, Some(e.to_string()))
+            let (deletion, gaps) =
+                record_unreadable(store.as_ref(), described, &label, cause, detected_at_ms, &e)
+                    .await?;
+            summary.gaps.extend(gaps);
+            Ok(deletion)
         }
-        Err(e) => return Err(e.into_error()),
-    };
-    let last_change_ms = list_checkpoints(store.as_ref(), table)
+        Err(e) => Err(e.into_error()),
+    }
+}
+
+/// The deleted table's stream can no longer be read: a gap after every shard not read to its
+/// end, then the deletion record saying the stream was not drained. Returns the record in force
+/// and the keys of the gaps.
+pub(crate) async fn record_unreadable(
+    store: &dyn ObjectStore,
+    described: &TableDescription,
+    label: &str,
+    cause: DeletionCause,
+    detected_at_ms: i64,
+    error: &CaptureError,
+) -> Result<(TableDeletion, Vec<String>)> {
+    let table = described.table_name.as_str();
+    tracing::error!(table, stream = %label, %error,
+        "the deleted table's stream can no longer be read: recording a gap after every unfinished shard");
+    let reason = format!("the table was deleted and its stream can no longer be read: {error}");
+    let mut shards = Vec::new();
+    let mut gaps = Vec::new();
+    for checkpoint in list_checkpoints(store, table)
+        .await?
+        .into_iter()
+        .filter(|c| c.stream_label == label && !c.shard_ended)
+    {
+        gaps.push(record_gap(store, &gap_from_checkpoint(&checkpoint, reason.clone())).await?);
+        shards.push(checkpoint.shard_id);
+    }
+    let unreadable = Some((shards, error.to_string()));
+    let deletion = record(store, described, label, cause, detected_at_ms, unreadable).await?;
+    Ok((deletion, gaps))
+}
+
+/// Writes the deletion record of stream `label` of the deleted table `described` (put-if-absent:
+/// an earlier record stands). `unreadable`: the shards that could not be read to their end and
+/// why; `None` when the stream was drained.
+pub(crate) async fn record(
+    store: &dyn ObjectStore,
+    described: &TableDescription,
+    label: &str,
+    cause: DeletionCause,
+    detected_at_ms: i64,
+    unreadable: Option<(Vec<String>, String)>,
+) -> Result<TableDeletion> {
+    let table = described.table_name.as_str();
+    let last_change_ms = list_checkpoints(store, table)
         .await?
         .into_iter()
         .filter(|c| c.stream_label == label)
         .filter_map(|c| c.last_stamp_ms)
         .max();
+    let (unreadable_shards, unreadable_reason) = match unreadable {
+        Some((shards, reason)) => (shards, Some(reason)),
+        None => (Vec::new(), None),
+    };
     let deletion = TableDeletion {
         format_version: DELETION_VERSION,
         table: table.to_string(),
         table_arn: described.table_arn.clone(),
         table_id: described.table_id.clone(),
         created_at: described.creation_date_time.clone(),
-        stream_arn,
-        stream_label: label,
+        stream_arn: described
+            .stream
+            .latest_stream_arn
+            .clone()
+            .unwrap_or_default(),
+        stream_label: label.to_string(),
         cause,
         detected_at_ms,
         last_change_ms,
-        drained,
+        drained: unreadable_reason.is_none(),
         unreadable_shards,
         unreadable_reason,
     };
-    let recorded = record_deletion(store.as_ref(), &deletion).await?;
+    let recorded = record_deletion(store, &deletion).await?;
     tracing::warn!(
         table, stream = %recorded.stream_label, drained = recorded.drained,
         last_restorable_second = recorded.last_restorable_second(),

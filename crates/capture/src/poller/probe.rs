@@ -6,11 +6,15 @@
 //! probe's start; one with unread records is left as it is (capture is behind, and the watermark
 //! must wait for it).
 
-use super::streams_client::{describe_stream, get_records, get_shard_iterator, IteratorStart};
+use super::streams_client::{
+    describe_stream, get_records, get_shard_iterator, IteratorStart, ReadError,
+};
 use crate::error::{CaptureError, Result};
 use crate::lineage::{self, ShardStatus};
 use rewind_catalog::checkpoint::{list_checkpoints, save_checkpoint, Checkpoint};
-use rewind_catalog::description::describe_table;
+use rewind_catalog::deletion::{load_deletion, DeletionCause, TableDeletion};
+use rewind_catalog::description::{describe_table, latest_description};
+use rewind_catalog::CatalogError;
 use rewind_store::ObjectStore;
 use serde::Serialize;
 
@@ -29,6 +33,9 @@ pub struct ProbeReport {
     pub behind: Vec<String>,
     /// Closed shards found read to their end (marked ended).
     pub ended: Vec<String>,
+    /// The table is gone and every shard of its stream was delivered to its end (or its stream
+    /// can no longer be read): the deletion record, which ends the lineage.
+    pub deleted: Option<TableDeletion>,
 }
 
 /// Probes every shard of `table`'s current stream that may still deliver and whose read-through
@@ -41,28 +48,74 @@ pub async fn probe_stale_shards(
     stale_after_ms: i64,
     now_ms: i64,
 ) -> Result<ProbeReport> {
-    let description = describe_table(dynamodb, table).await?;
-    let (Some(arn), Some(label)) = (
-        description.stream.latest_stream_arn.clone(),
-        description.stream.latest_stream_label.clone(),
-    ) else {
-        return Err(CaptureError::Input(format!(
-            "table {table} has no stream to probe"
-        )));
+    let mut report = ProbeReport::default();
+    // Under Lambda nothing else notices a deleted table: the event source mapping goes on
+    // delivering its stream to the end, then falls silent. The probe takes the stream from the
+    // stored description and, once every shard has been delivered to its end, records the
+    // deletion.
+    let (description, deleted) = match describe_table(dynamodb, table).await {
+        Ok(description) => (description, false),
+        Err(CatalogError::TableNotFound { message, .. }) => {
+            let Some((_, stored)) = latest_description(store, table).await? else {
+                return Err(CaptureError::Input(format!(
+                    "table {table} not found ({message}), and the store holds no description of it"
+                )));
+            };
+            (stored, true)
+        }
+        Err(e) => return Err(e.into()),
     };
-    let listing = describe_stream(streams, &arn)
-        .await
-        .map_err(|e| e.into_error())?;
+    let arn = description
+        .stream
+        .latest_stream_arn
+        .clone()
+        .ok_or_else(|| CaptureError::Input(format!("table {table} has no stream to probe")))?;
+    let label = super::stream_label(&arn, description.stream.latest_stream_label.as_deref())?;
+    if deleted {
+        if let Some(done) = load_deletion(store, table, &label).await? {
+            report.deleted = Some(done);
+            return Ok(report);
+        }
+    }
+    let listing = match describe_stream(streams, &arn).await {
+        Ok(listing) => listing,
+        Err(ReadError::NotFound(e) | ReadError::Trimmed(e)) if deleted => {
+            let (deletion, _) = super::deleted::record_unreadable(
+                store,
+                &description,
+                &label,
+                DeletionCause::TableNotFound,
+                now_ms,
+                &e,
+            )
+            .await?;
+            report.deleted = Some(deletion);
+            return Ok(report);
+        }
+        Err(e) => return Err(e.into_error()),
+    };
     let checkpoints: Vec<Checkpoint> = list_checkpoints(store, table)
         .await?
         .into_iter()
         .filter(|c| c.stream_label == label)
         .collect();
+    // A deleted table's shards are all probed, stale or not: the question is whether anything
+    // is left to deliver.
+    let stale_after_ms = if deleted {
+        i64::MIN / 2
+    } else {
+        stale_after_ms
+    };
     let plan = lineage::plan(&listing.shards, &checkpoints);
-    let mut report = ProbeReport::default();
+    let mut finished = 0;
     for shard in &plan.shards {
-        let ShardStatus::Readable(start) = &shard.status else {
-            continue;
+        let start = match &shard.status {
+            ShardStatus::Readable(start) => start,
+            ShardStatus::Finished => {
+                finished += 1;
+                continue;
+            }
+            ShardStatus::WaitingForParent(_) => continue,
         };
         let id = &shard.shard.shard_id;
         let held = checkpoints.iter().find(|c| &c.shard_id == id);
@@ -108,6 +161,23 @@ pub async fn probe_stale_shards(
         if ended {
             report.ended.push(id.clone());
         }
+        // Nothing after the checkpoint of a shard that can receive nothing more: done.
+        if ended || (deleted && listing.status.as_deref() == Some("DISABLED")) {
+            finished += 1;
+        }
+    }
+    if deleted && finished == plan.shards.len() {
+        report.deleted = Some(
+            super::deleted::record(
+                store,
+                &description,
+                &label,
+                DeletionCause::TableNotFound,
+                now_ms,
+                None,
+            )
+            .await?,
+        );
     }
     Ok(report)
 }

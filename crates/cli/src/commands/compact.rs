@@ -99,6 +99,10 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         )
         .await
         {
+            Ok(p) if p.deleted.is_some() => eprintln!(
+                "{}: the table was deleted and its stream delivered to the end: its lineage is closed (rewind ls shows the last restorable point)",
+                args.table
+            ),
             Ok(p) if !p.behind.is_empty() => eprintln!(
                 "{}: capture is behind on shards {:?}: the watermark waits for them",
                 args.table, p.behind
