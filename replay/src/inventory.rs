@@ -31,6 +31,9 @@ pub struct TableSummary {
     pub deleted: Option<DeletedLine>,
     /// Every lineage (incarnation of the table name), oldest first, in words.
     pub lineages: Vec<String>,
+    /// Checkpoints whose change files are not in the store yet (a replica still arriving): the
+    /// window ends before them.
+    pub incomplete: Vec<String>,
     /// Why the change log alone does not cover the whole life, when it does not.
     pub not_whole_life: Option<String>,
     /// Change files and their bytes.
@@ -140,6 +143,7 @@ pub async fn summarize(store: &Store, table: &str, opts: &WindowOptions) -> Resu
             }
         }),
         lineages: window.lineages.iter().map(|l| l.describe()).collect(),
+        incomplete: window.incomplete.clone(),
         not_whole_life: window.not_whole_life().map(str::to_string),
         change_files: catalog.change_files.len() as u64,
         change_bytes: catalog.change_files.iter().map(|f| f.size).sum(),

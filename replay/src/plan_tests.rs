@@ -1614,7 +1614,8 @@ fn watermark() {
                 .last_checkpoint(|c| {
                     c.last_sequence_number = Some(format!("{:040}", 7));
                     c.last_stamp_ms = Some(ms("08:30:00"));
-                }),
+                })
+                .batch("h08", "08", 1, 7, 100),
             skew_ms: 2_000,
             watermark: "08:29:57",
         },
@@ -2063,4 +2064,46 @@ fn a_deletion_found_after_the_name_was_used_again_ends_before_the_new_stream() {
     assert!(w.lineages[0]
         .describe()
         .contains("last restorable point 2026-11-26T08:39:59Z"));
+}
+
+#[test]
+fn a_checkpoint_whose_last_file_has_not_arrived_claims_nothing_of_that_hour() {
+    // A replica: shard-1's checkpoint (last record seq 45, stamped 08:30:00) arrived, the batch
+    // file holding it (h08: 41..50, hour 08) did not. The window ends before hour 08.
+    let with_checkpoint = || {
+        Cat::usual().last_checkpoint(|c| {
+            c.last_sequence_number = Some(format!("{:040}", 45));
+            c.last_stamp_ms = Some(ms("08:30:00"));
+        })
+    };
+    let without = |cat: Cat| {
+        let mut cat = cat;
+        let h08 = cat
+            .names
+            .iter()
+            .find(|(n, _)| *n == "h08")
+            .unwrap()
+            .1
+            .clone();
+        cat.catalog.change_files.retain(|f| f.key != h08);
+        cat
+    };
+    let w = restorable_window(
+        &without(with_checkpoint()).catalog,
+        &WindowOptions::default(),
+    );
+    assert_eq!(w.intervals, vec![iv("06:00:00", "07:59:57")]);
+    assert_eq!(w.incomplete.len(), 1, "{:?}", w.incomplete);
+    assert!(
+        w.incomplete[0].contains("sequence 45"),
+        "{}",
+        w.incomplete[0]
+    );
+    // Once it arrives (or the hour was compacted) the checkpoint stands.
+    let w = restorable_window(&with_checkpoint().catalog, &WindowOptions::default());
+    assert!(w.incomplete.is_empty(), "{:?}", w.incomplete);
+    assert_eq!(w.intervals, vec![iv("06:00:00", "08:59:57")]);
+    let compacted = without(with_checkpoint()).compacted("h08-compacted", "08", "r-8", 10);
+    let w = restorable_window(&compacted.catalog, &WindowOptions::default());
+    assert!(w.incomplete.is_empty(), "{:?}", w.incomplete);
 }

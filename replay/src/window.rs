@@ -190,6 +190,9 @@ pub struct Window {
     pub snapshots: Vec<SnapshotState>,
     /// The table's lineages (one per table incarnation under the name), oldest first.
     pub lineages: Vec<Lineage>,
+    /// Checkpoints the store's files do not bear out yet (a replica still arriving), each in
+    /// words: the window ends before what they claim.
+    pub incomplete: Vec<String>,
 }
 
 /// One incarnation of a table name: the streams captured from it, and how it ended if it did.
@@ -342,6 +345,7 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
         .collect();
     labels.sort_by_key(|l| (label_ms(l), l.to_string()));
 
+    let (evidenced, incomplete) = evidenced_checkpoints(catalog);
     let mut holes = Vec::new();
     let mut coverage_end: Option<i64> = None; // last covered second of the newest stream
     let mut previous_end: Option<(i64, String, Option<&TableDeletion>)> = None;
@@ -356,7 +360,11 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
             .and_then(|next| label_ms(next))
             .map(|ms| ms.div_euclid(1000) - 1)
             .unwrap_or(i64::MAX);
-        let covered = stream_coverage_ms(&stream_checkpoints(catalog, label))
+        let held: Vec<&Checkpoint> = evidenced
+            .iter()
+            .filter(|c| c.stream_label == *label)
+            .collect();
+        let covered = stream_coverage_ms(&held)
             .map(|ms| last_full_second(ms - opts.skew_margin_ms))
             .unwrap_or(i64::MIN);
         // A drained stream of a deleted table holds nothing more: it is covered up to the
@@ -481,7 +489,82 @@ pub fn restorable_window(catalog: &Catalog, opts: &WindowOptions) -> Window {
         whole_life,
         snapshots,
         lineages,
+        incomplete,
     }
+}
+
+/// The checkpoints as far as the store's files bear them out, and what is missing.
+///
+/// A checkpoint is written after the change files it covers, so in the store capture wrote to,
+/// the file holding a shard's last captured record is always there. A cross-region replica
+/// receives objects in any order: a checkpoint can arrive before its files, and a restore that
+/// trusted it would silently lack the changes still in flight. So a shard's last record must be
+/// in a batch file present (by the sequence range in its name), or in an hour that compaction
+/// merged (a compacted file of that hour), or quarantined, or older than what retention
+/// deleted; otherwise its coverage stops before that record's hour, and the reason is reported.
+fn evidenced_checkpoints(catalog: &Catalog) -> (Vec<Checkpoint>, Vec<String>) {
+    use rewind_catalog::layout::{ChangeFileKind, HourPartition};
+    use std::collections::{HashMap, HashSet};
+    let mut ranges: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::new();
+    let mut compacted_hours: HashSet<HourPartition> = HashSet::new();
+    for f in &catalog.change_files {
+        match &f.file.kind {
+            ChangeFileKind::Batch {
+                stream_label,
+                shard_id,
+                first_sequence,
+                last_sequence,
+            } => ranges
+                .entry((stream_label.as_str(), shard_id.as_str()))
+                .or_default()
+                .push((first_sequence.as_str(), last_sequence.as_str())),
+            ChangeFileKind::Compacted { .. } => {
+                compacted_hours.insert(f.file.hour);
+            }
+        }
+    }
+    let quarantined: HashSet<i64> = catalog
+        .quarantined
+        .iter()
+        .filter_map(|q| q.stamp_ms)
+        .collect();
+    let mut incomplete = Vec::new();
+    let checkpoints = catalog
+        .checkpoints
+        .iter()
+        .map(|c| {
+            let (Some(seq), Some(stamp)) = (c.last_sequence_number.as_deref(), c.last_stamp_ms)
+            else {
+                return c.clone();
+            };
+            let Some(hour) = DateTime::from_timestamp_millis(stamp).map(HourPartition::of) else {
+                return c.clone();
+            };
+            let in_batch = ranges
+                .get(&(c.stream_label.as_str(), c.shard_id.as_str()))
+                .is_some_and(|rs| rs.iter().any(|(first, last)| *first <= seq && seq <= *last));
+            let retired = catalog
+                .changes_deleted_before_ms
+                .is_some_and(|deleted| stamp < deleted);
+            if in_batch || compacted_hours.contains(&hour) || quarantined.contains(&stamp) || retired
+            {
+                return c.clone();
+            }
+            let hour_start = hour.start().timestamp_millis();
+            incomplete.push(format!(
+                "shard {} of stream {}: the change file holding its last captured record (sequence {}, hour {}) is not in the store (a replica still arriving?): the window ends before that hour",
+                c.shard_id,
+                c.stream_label,
+                seq.trim_start_matches('0'),
+                format_ms(hour_start)
+            ));
+            let mut capped = c.clone();
+            capped.read_through_ms = capped.read_through_ms.min(hour_start - 1);
+            capped.last_stamp_ms = Some(hour_start - 1);
+            capped
+        })
+        .collect();
+    (checkpoints, incomplete)
 }
 
 /// The table id of the table a stream belongs to, from the stored descriptions that name the

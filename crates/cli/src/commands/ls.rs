@@ -53,6 +53,9 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
                 if let Some(d) = &s.deleted {
                     println!("  {}", d.text);
                 }
+                for missing in &s.incomplete {
+                    println!("  incomplete: {missing}");
+                }
                 if s.lineages.len() > 1 {
                     for lineage in &s.lineages {
                         println!("  {lineage}");
