@@ -103,6 +103,11 @@ pub struct RestoreReport {
     /// The lineage the restored point belongs to (a table deleted and re-created under its name
     /// has two), in words.
     pub lineage: Option<String>,
+    /// A rollback in place (`--into-existing` with `--key-filter`): the keys it put or deleted.
+    pub rolled_back: Vec<String>,
+    /// A rollback in place: items left alone because the application wrote them again after
+    /// the rollback read them (each in words). A restore with conflicts exits non-zero.
+    pub conflicts: Vec<String>,
 }
 
 /// Plans (or resumes) and runs a restore of `req.table` into `target`.
@@ -157,6 +162,8 @@ pub async fn restore(
                     skipped_quarantine: plan.skipped_quarantine.clone(),
                     copy: req.copy.describe(),
                     lineage: plan.lineage.clone(),
+                    rolled_back: totals.rolled_back.clone(),
+                    conflicts: totals.conflicts.clone(),
                 });
             }
             Err(ReplayError::PinnedFileGone { key }) if attempt < 3 => {
@@ -492,4 +499,6 @@ pub(crate) fn add(acc: &mut BucketWritten, w: &BucketWritten) {
     acc.deleted += w.deleted;
     acc.unchanged += w.unchanged;
     acc.changed += w.changed;
+    acc.rolled_back.extend(w.rolled_back.iter().cloned());
+    acc.conflicts.extend(w.conflicts.iter().cloned());
 }

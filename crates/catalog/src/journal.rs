@@ -60,6 +60,13 @@ pub struct BucketWritten {
     pub unchanged: u64,
     /// Reconcile only: items that existed with other content and were overwritten.
     pub changed: u64,
+    /// Guarded rollback only: the keys (canonical DynamoDB JSON) put or deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rolled_back: Vec<String>,
+    /// Guarded rollback only: items not written because they changed after the rollback read
+    /// them (or could not be written on condition), each in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 /// A restore's journal location.

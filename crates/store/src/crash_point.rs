@@ -64,3 +64,47 @@ pub fn crash_point(point: &str) {
         std::process::abort();
     }
 }
+
+/// Every pause point, by the step after which it waits.
+pub const PAUSE_POINTS: &[&str] = &["restore.read"];
+
+/// The variable that arms a pause point: `REWIND_PAUSE_AT=<point>`.
+pub const PAUSE_AT_ENV: &str = "REWIND_PAUSE_AT";
+
+/// The directory a paused process signals through: it creates `<dir>/<point>.paused`, then
+/// waits for `<dir>/<point>.resume`.
+pub const PAUSE_DIR_ENV: &str = "REWIND_PAUSE_DIR";
+
+/// Longest a pause point waits for its resume file.
+const PAUSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A test hook like [`crash_point`], for races: once step `point` completed, a process run with
+/// `REWIND_PAUSE_AT=<point>` and `REWIND_PAUSE_DIR=<dir>` says so (`<dir>/<point>.paused`) and
+/// waits until the test, having done what must happen in between (a concurrent write), creates
+/// `<dir>/<point>.resume`. Unset, it costs two environment lookups.
+pub async fn pause_point(point: &str) {
+    debug_assert!(
+        PAUSE_POINTS.contains(&point),
+        "unlisted pause point {point}"
+    );
+    if std::env::var(PAUSE_AT_ENV).ok().as_deref() != Some(point) {
+        return;
+    }
+    let Some(dir) = std::env::var_os(PAUSE_DIR_ENV).map(std::path::PathBuf::from) else {
+        eprintln!("{PAUSE_AT_ENV}={point} needs {PAUSE_DIR_ENV}: not pausing");
+        return;
+    };
+    let paused = dir.join(format!("{point}.paused"));
+    let resume = dir.join(format!("{point}.resume"));
+    if let Err(e) = std::fs::write(&paused, b"") {
+        eprintln!(
+            "pause point {point}: cannot create {}: {e}",
+            paused.display()
+        );
+        return;
+    }
+    let started = std::time::Instant::now();
+    while !resume.exists() && started.elapsed() < PAUSE_LIMIT {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

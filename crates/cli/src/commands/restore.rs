@@ -162,7 +162,20 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
                     report.deleted, report.changed, report.unchanged
                 );
             }
+            for key in &report.rolled_back {
+                println!("rolled back {key}");
+            }
+            for conflict in &report.conflicts {
+                println!("CONFLICT {conflict}");
+            }
         }
+    }
+    if !report.conflicts.is_empty() {
+        return Err(crate::exit::DifferencesFound(format!(
+            "the rollback left {} item(s) as the application wrote them after the rollback read them (listed in the report); roll them back again if that is still wanted",
+            report.conflicts.len()
+        ))
+        .into());
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ mod adaptive_limit;
 mod after_load;
 mod batch_writer;
 mod create_table;
+mod guarded;
 mod raw_body;
 mod reconcile;
 mod table_status;
@@ -38,6 +39,7 @@ mod tests;
 
 use self::adaptive_limit::AdaptiveLimit;
 use self::batch_writer::{BatchSender, RetryPolicy, SdkSender};
+use self::guarded::{Guarded, GuardedOutcome};
 use self::reconcile::Existing;
 use super::{
     BucketWritten, FinishContext, PrepareContext, RestoreTarget, TargetUrl, WriteMode, WriteStats,
@@ -93,6 +95,8 @@ pub struct DynamoDbTarget {
 struct Session {
     mode: WriteMode,
     key_names: Vec<String>,
+    /// A rollback of chosen keys in place: every write is conditional ([`guarded`]).
+    guarded: bool,
 }
 
 impl fmt::Debug for DynamoDbTarget {
@@ -335,16 +339,23 @@ impl RestoreTarget for DynamoDbTarget {
             }
         }
         self.wait_active().await?;
+        // Rolling chosen keys back in place: the table is live, so each write is conditional
+        // on what was read (kept whole for that).
+        let guarded = existed && ctx.mode == WriteMode::Reconcile && ctx.scope.is_some();
         let before = if existed && ctx.mode == WriteMode::Reconcile {
-            self.fingerprint_table(&ctx.key_names, ctx.buckets, ctx.scope.as_deref())
+            self.fingerprint_table(&ctx.key_names, ctx.buckets, ctx.scope.as_deref(), guarded)
                 .await?
         } else {
             HashMap::new()
         };
+        if guarded {
+            rewind_store::crash_point::pause_point("restore.read").await;
+        }
         *lock(&self.existing) = before;
         *lock(&self.session) = Some(Session {
             mode: ctx.mode,
             key_names: ctx.key_names.clone(),
+            guarded,
         });
         Ok(())
     }
@@ -360,8 +371,14 @@ impl RestoreTarget for DynamoDbTarget {
         // Reconcile: what the table held in this bucket, put back if the write fails, so the
         // bucket can be written again.
         let mut before = None;
-        let writes = match session.mode {
-            WriteMode::Fresh | WriteMode::Resume => Ok(items.iter().map(Self::put).collect()),
+        let writes: Result<Vec<Guarded>> = match session.mode {
+            WriteMode::Fresh | WriteMode::Resume => Ok(items
+                .iter()
+                .map(|i| Guarded {
+                    write: Self::put(i),
+                    read: None,
+                })
+                .collect()),
             WriteMode::Reconcile => {
                 let held = lock(&self.existing).remove(&bucket).unwrap_or_default();
                 let writes = Self::diff(&held, items, &mut out);
@@ -370,7 +387,13 @@ impl RestoreTarget for DynamoDbTarget {
             }
         };
         let written = match writes {
+            Ok(writes) if session.guarded => self
+                .write_guarded(writes, &session.key_names, stats)
+                .await
+                .map(|outcomes| count_guarded(&mut out, outcomes)),
             Ok(writes) => {
+                let writes: Vec<batch_writer::Pending> =
+                    writes.into_iter().map(|g| g.write).collect();
                 let puts = writes.iter().filter(|p| p.image.is_some());
                 out.items_written = puts.clone().count() as u64;
                 out.bytes_written = puts.map(|p| p.bytes).sum();
@@ -424,6 +447,32 @@ impl RestoreTarget for DynamoDbTarget {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+
+/// A guarded bucket's counts, from what each write became: only what was written counts as
+/// changed, put or deleted; the rest are conflicts.
+fn count_guarded(out: &mut BucketWritten, outcomes: Vec<(Guarded, GuardedOutcome)>) {
+    out.changed = 0;
+    out.deleted = 0;
+    for (guarded, outcome) in outcomes {
+        let write = guarded.write;
+        match outcome {
+            GuardedOutcome::Written => {
+                match (&write.image, &guarded.read) {
+                    (Some(_), read) => {
+                        out.items_written += 1;
+                        out.bytes_written += write.bytes;
+                        if read.is_some() {
+                            out.changed += 1;
+                        }
+                    }
+                    (None, _) => out.deleted += 1,
+                }
+                out.rolled_back.push(write.keys_json);
+            }
+            GuardedOutcome::Conflict(why) => out.conflicts.push(why),
+        }
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

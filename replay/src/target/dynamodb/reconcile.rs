@@ -4,7 +4,7 @@
 //! not have. Both sides are fingerprinted by the one rule of [`crate::fingerprint`], the one
 //! `verify` compares by.
 
-use super::batch_writer::Pending;
+use super::guarded::Guarded;
 use super::{canonical_key, DynamoDbTarget, SdkItem, RECONCILE_SEGMENTS};
 use crate::copy_spec::ResolvedFilter;
 use crate::error::{ReplayError, Result};
@@ -16,8 +16,9 @@ use rewind_format::{item_to_json, Item};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 
-/// An item found in the table by `Reconcile`: its fingerprint and its key.
-pub(super) type Existing = (Fingerprint, SdkItem);
+/// An item found in the table by `Reconcile`: its fingerprint, its key, and the whole item when
+/// the rollback is guarded (its writes are conditional on it).
+pub(super) type Existing = (Fingerprint, SdkItem, Option<SdkItem>);
 
 impl DynamoDbTarget {
     /// Reads the whole table into per-bucket fingerprints (for `Reconcile`).
@@ -28,6 +29,7 @@ impl DynamoDbTarget {
         key_names: &[String],
         buckets: u32,
         scope: Option<&ResolvedFilter>,
+        keep_items: bool,
     ) -> Result<HashMap<u32, HashMap<Vec<u8>, Existing>>> {
         let (tx, mut rx) = mpsc::channel::<Vec<SdkItem>>(16);
         let collect = async move {
@@ -51,10 +53,11 @@ impl DynamoDbTarget {
                             continue;
                         }
                     }
+                    let whole = keep_items.then(|| sdk.clone());
                     let fp = fingerprint_sdk_item(sdk);
                     out.entry(bucket_of(&key, buckets))
                         .or_default()
-                        .insert(key, (fp, keys));
+                        .insert(key, (fp, keys, whole));
                 }
             }
             Ok(out)
@@ -63,17 +66,19 @@ impl DynamoDbTarget {
         Ok(out)
     }
 
-    /// The writes that make `before` (this bucket's part of the table) equal to `items`.
+    /// The writes that make `before` (this bucket's part of the table) equal to `items`, each
+    /// with what was read for its key (for guarded writes).
     pub(super) fn diff(
         before: &HashMap<Vec<u8>, Existing>,
         items: &[LiveItem],
         out: &mut BucketWritten,
-    ) -> Result<Vec<Pending>> {
+    ) -> Result<Vec<Guarded>> {
         let mut writes = Vec::new();
         let mut seen = HashSet::with_capacity(items.len());
         for item in items {
             seen.insert(item.key.as_slice());
-            if let Some((fp, _)) = before.get(&item.key) {
+            let mut read = None;
+            if let Some((fp, _, whole)) = before.get(&item.key) {
                 let parsed = parse(item)?;
                 let now = fingerprint(&parsed);
                 if *fp == now {
@@ -81,12 +86,19 @@ impl DynamoDbTarget {
                     continue;
                 }
                 out.changed += 1;
+                read.clone_from(whole);
             }
-            writes.push(Self::put(item));
+            writes.push(Guarded {
+                write: Self::put(item),
+                read,
+            });
         }
-        for (key, (_, keys)) in before {
+        for (key, (_, keys, whole)) in before {
             if !seen.contains(key.as_slice()) {
-                writes.push(Self::delete(key, keys));
+                writes.push(Guarded {
+                    write: Self::delete(key, keys),
+                    read: whole.clone(),
+                });
                 out.deleted += 1;
             }
         }

@@ -158,6 +158,7 @@ fn offline_target(sender: Arc<dyn BatchSender>) -> DynamoDbTarget {
     *lock(&target.session) = Some(Session {
         mode: WriteMode::Fresh,
         key_names: vec!["pk".into()],
+        guarded: false,
     });
     target
 }
