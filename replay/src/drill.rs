@@ -26,6 +26,8 @@ pub struct DrillResult {
     pub items: u64,
     /// Seconds the restore took: the RTO for this table and point, measured.
     pub restore_seconds: f64,
+    /// Items restored per second of the restore: how the RTO scales with the table.
+    pub items_per_second: f64,
     /// Seconds the verification took.
     pub verify_seconds: f64,
     /// Whether the target equalled the state item by item.
@@ -143,6 +145,7 @@ pub async fn drill(
             target: url.to_string(),
             items: report.items,
             restore_seconds,
+            items_per_second: report.items as f64 / restore_seconds.max(1e-3),
             verify_seconds,
             equal: verified.is_equal(),
             differences: verified.missing + verified.extra + verified.differing,

@@ -117,10 +117,58 @@ async fn the_scrub_passes_an_intact_store_and_names_each_kind_of_damage() {
     // Restore drills: random seconds restored into scratch exports, verified, timed, removed.
     let drills_dir = dir.path().join("drills");
     let drill_to = format!("file://{}", drills_dir.display());
-    let (code, drilled) = check(&base, &["--sample", "2", "--drill-to", &drill_to]);
+    rewind_e2e::moto_endpoint();
+    let (code, drilled) = check(
+        &base,
+        &[
+            "--sample",
+            "2",
+            "--drill-to",
+            &drill_to,
+            "--publish-metrics",
+        ],
+    );
     assert_eq!(code, 0, "{drilled}");
     let drills = drilled["drills"].as_array().unwrap();
     assert_eq!(drills.len(), 2, "{drilled}");
+    // The measured RTO and rate are in CloudWatch, with the scrub's figures.
+    let slowest = drills
+        .iter()
+        .map(|d| d["restore_seconds"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    let now = std::time::SystemTime::now();
+    for (name, at_least) in [
+        ("DrillRestoreSeconds", slowest),
+        ("DrillItemsPerSecond", 0.0),
+        ("DrillFailures", 0.0),
+        ("ScrubObjects", 1.0),
+    ] {
+        let stats = cloudwatch
+            .get_metric_statistics()
+            .namespace("Rewind")
+            .metric_name(name)
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("Table")
+                    .value("shop")
+                    .build(),
+            )
+            .start_time((now - std::time::Duration::from_secs(600)).into())
+            .end_time((now + std::time::Duration::from_secs(60)).into())
+            .period(60)
+            .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum)
+            .send()
+            .await
+            .unwrap();
+        let max = stats
+            .datapoints()
+            .iter()
+            .filter_map(|d| d.maximum())
+            .fold(f64::MIN, f64::max);
+        assert!(max >= at_least, "{name}: {max} (want at least {at_least})");
+    }
     for d in drills {
         assert_eq!(d["equal"], true, "{d}");
         assert!(d["items"].as_u64().unwrap() > 0, "{d}");

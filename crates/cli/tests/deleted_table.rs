@@ -23,7 +23,7 @@ use rand::SeedableRng;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn rewind_env(env: &[(&str, &str)], args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_rewind"))
@@ -142,6 +142,8 @@ async fn a_deleted_tables_stream_is_drained_and_a_recreated_table_is_a_new_linea
         .await
         .unwrap();
 
+    // The runbook (docs/OPERATIONS.md, "A deleted table"), timed from the decision.
+    let decided = Instant::now();
     let out = rewind_env(
         &env,
         &[
@@ -179,7 +181,26 @@ async fn a_deleted_tables_stream_is_drained_and_a_recreated_table_is_a_new_linea
 
     // Latest is the last write, exactly.
     let target = format!("{table}-latest");
+    let underway = decided.elapsed();
     let report = restore_latest(&store, &table, &target);
+    let verify = rewind(&[
+        "verify",
+        "--table",
+        &table,
+        "--store",
+        &store,
+        "--at",
+        last,
+        "--against",
+        &format!("dynamodb://{target}"),
+    ]);
+    assert!(verify.status.success());
+    eprintln!(
+        "RUNBOOK deleted table: restore under way {:.1} s after the decision, verified after {:.1} s ({} items)",
+        underway.as_secs_f64(),
+        decided.elapsed().as_secs_f64(),
+        report["items"]
+    );
     assert_eq!(report["at"].as_str().unwrap(), last, "{report}");
     assert_same(
         "restore --at latest",

@@ -232,6 +232,8 @@ async fn restore_verify_and_ls_work_from_the_replica_with_the_source_region_gone
     );
 
     replicate(&east, &west, &src, &replica, &data).await;
+    // The runbook (docs/OPERATIONS.md, "A lost region"), timed from the decision.
+    let decided = std::time::Instant::now();
     let listed = json_of(&rewind_dr(
         &url,
         &[
@@ -253,6 +255,8 @@ async fn restore_verify_and_ls_work_from_the_replica_with_the_source_region_gone
 
     // Restores and verify in us-west-2 (the target names no region: the chain's us-west-2).
     let west_ddb = ddb("us-west-2").await;
+    let underway = decided.elapsed();
+    let mut verified_after = None;
     for (at, want, name) in [
         (second, &second_model, format!("{table}-dr")),
         (first, &first_model, format!("{table}-dr-first")),
@@ -295,6 +299,12 @@ async fn restore_verify_and_ls_work_from_the_replica_with_the_source_region_gone
         ],
     );
     assert!(verify.status.success(), "verify in the secondary region");
+    verified_after.get_or_insert(decided.elapsed());
+    eprintln!(
+        "RUNBOOK lost region: restore under way {:.1} s after the decision, two restores and a verify done after {:.1} s",
+        underway.as_secs_f64(),
+        verified_after.unwrap().as_secs_f64()
+    );
     let refused = proxy.refused();
     assert!(
         refused.is_empty(),

@@ -133,6 +133,7 @@ async fn rolling_back_some_keys_in_place_touches_nothing_else_and_never_overwrit
 
     // The rollback, paused right after it read the filtered keys.
     let pause = tempfile::tempdir().unwrap();
+    let decided = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_rewind"))
         .env("REWIND_PAUSE_AT", "restore.read")
         .env("REWIND_PAUSE_DIR", pause.path())
@@ -161,6 +162,7 @@ async fn rolling_back_some_keys_in_place_touches_nothing_else_and_never_overwrit
         "the rollback never read the table",
     )
     .await;
+    let read_after = decided.elapsed();
     // The application writes three of the keys the rollback means to change, after it read them.
     let hot: Vec<String> = to_roll
         .iter()
@@ -178,9 +180,15 @@ async fn rolling_back_some_keys_in_place_touches_nothing_else_and_never_overwrit
         written_after.insert(key.clone(), to_json(&item));
     }
     std::fs::write(pause.path().join("restore.read.resume"), b"").unwrap();
+    let resumed = Instant::now();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
+    eprintln!(
+        "RUNBOOK bad writes: {} keys rolled back in place in {:.1} s (the test's pause left out)",
+        to_roll.len(),
+        (read_after + resumed.elapsed()).as_secs_f64()
+    );
     eprintln!("rollback stderr: {}", String::from_utf8_lossy(&out.stderr));
     stop.store(true, Ordering::Relaxed);
     let writes = writer.await.unwrap();

@@ -22,10 +22,14 @@ pub enum CompactorEvent {
     /// One step of a fanned-out snapshot.
     Step(CompactionStep),
     /// A scheduled scrub of `table`'s backup (`{"table": T, "check": true}`): every checksum,
-    /// file, manifest and the version chain, findings published as metrics.
+    /// file, manifest and the version chain, findings published as metrics. With
+    /// `"drill_to": TARGET` (and `"drill_sample": n`, default 1) also restore drills, their
+    /// measured RTO published as metrics.
     Check {
         /// The source table.
         table: String,
+        /// Where drills restore, and how many (`None`: no drill).
+        drill: Option<(String, usize)>,
     },
 }
 
@@ -93,7 +97,26 @@ impl CompactorEvent {
         match event.get("check") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => {}
             Some(Value::Bool(true)) if event.get("retention").is_none() => {
-                return Ok(CompactorEvent::Check { table })
+                let drill = match (event.get("drill_to"), event.get("drill_sample")) {
+                    (None | Some(Value::Null), None | Some(Value::Null)) => None,
+                    (Some(Value::String(to)), sample) if !to.is_empty() => {
+                        let n = match sample {
+                            None | Some(Value::Null) => 1,
+                            Some(n) => n.as_u64().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
+                                invalid("compactor event", event, "drill_sample must be a whole number from 1 to 100".into())
+                            })? as usize,
+                        };
+                        Some((to.clone(), n))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            "compactor event",
+                            event,
+                            "drill_to must name the drills' target (dynamodb://PREFIX, s3://BUCKET/PREFIX); drill_sample needs it".into(),
+                        ))
+                    }
+                };
+                return Ok(CompactorEvent::Check { table, drill });
             }
             Some(Value::Bool(true)) => {
                 return Err(invalid(
@@ -164,6 +187,7 @@ mod tests {
         assert_eq!(
             CompactorEvent::parse(&json!({"table": "shop", "check": true}), &no_env).unwrap(),
             CompactorEvent::Check {
+                drill: None,
                 table: "shop".into()
             }
         );
@@ -171,10 +195,24 @@ mod tests {
             CompactorEvent::parse(&json!({"table": "shop", "check": false}), &no_env).unwrap(),
             CompactorEvent::Scheduled { .. }
         ));
+        assert_eq!(
+            CompactorEvent::parse(
+                &json!({"table": "shop", "check": true, "drill_to": "s3://b/drills", "drill_sample": 2}),
+                &no_env
+            )
+            .unwrap(),
+            CompactorEvent::Check {
+                table: "shop".into(),
+                drill: Some(("s3://b/drills".into(), 2)),
+            }
+        );
         for bad in [
             json!({"table": "shop", "check": "yes"}),
             json!({"table": "shop", "check": true, "retention": true}),
             json!({"check": true}),
+            json!({"table": "shop", "check": true, "drill_sample": 2}),
+            json!({"table": "shop", "check": true, "drill_to": "s3://b/d", "drill_sample": 0}),
+            json!({"table": "shop", "check": true, "drill_to": 7}),
         ] {
             assert!(CompactorEvent::parse(&bad, &no_env).is_err(), "{bad}");
         }

@@ -10,6 +10,9 @@
 //! | `ScrubFindings` | Count | problems a scheduled `check` found (alarm on > 0) |
 //! | `ScrubObjects` | Count | objects a scheduled `check` read and verified |
 //! | `ScrubSeconds` | Seconds | how long the scrub took |
+//! | `DrillRestoreSeconds` | Seconds | the slowest restore of a scheduled drill: the measured RTO (alarm when it passes the RTO objective) |
+//! | `DrillItemsPerSecond` | Count/Second | the slowest drill's restore rate |
+//! | `DrillFailures` | Count | drills whose restore did not equal the state (alarm on > 0) |
 
 use crate::compact::CompactReport;
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -33,6 +36,12 @@ pub mod names {
     pub const SCRUB_OBJECTS: &str = "ScrubObjects";
     /// Duration of a scrub.
     pub const SCRUB_SECONDS: &str = "ScrubSeconds";
+    /// The slowest drill restore (the measured RTO).
+    pub const DRILL_RESTORE_SECONDS: &str = "DrillRestoreSeconds";
+    /// The slowest drill's items per second.
+    pub const DRILL_ITEMS_PER_SECOND: &str = "DrillItemsPerSecond";
+    /// Drills that did not equal the state.
+    pub const DRILL_FAILURES: &str = "DrillFailures";
 }
 
 /// One data point of `table`.
@@ -49,6 +58,43 @@ fn datum(table: &str, name: &str, value: f64, unit: StandardUnit, now_ms: i64) -
         .value(value)
         .unit(unit)
         .build()
+}
+
+/// The data points of one round of restore drills of `table` (none without drills).
+pub fn drill_metric_data(
+    table: &str,
+    drills: &[rewind_replay::drill::DrillResult],
+    now_ms: i64,
+) -> Vec<MetricDatum> {
+    let Some(slowest) = drills
+        .iter()
+        .max_by(|a, b| a.restore_seconds.total_cmp(&b.restore_seconds))
+    else {
+        return Vec::new();
+    };
+    vec![
+        datum(
+            table,
+            names::DRILL_RESTORE_SECONDS,
+            slowest.restore_seconds,
+            StandardUnit::Seconds,
+            now_ms,
+        ),
+        datum(
+            table,
+            names::DRILL_ITEMS_PER_SECOND,
+            slowest.items_per_second,
+            StandardUnit::CountSecond,
+            now_ms,
+        ),
+        datum(
+            table,
+            names::DRILL_FAILURES,
+            drills.iter().filter(|d| !d.equal).count() as f64,
+            StandardUnit::Count,
+            now_ms,
+        ),
+    ]
 }
 
 /// The data points of one scrub.
