@@ -2106,4 +2106,14 @@ fn a_checkpoint_whose_last_file_has_not_arrived_claims_nothing_of_that_hour() {
     let compacted = without(with_checkpoint()).compacted("h08-compacted", "08", "r-8", 10);
     let w = restorable_window(&compacted.catalog, &WindowOptions::default());
     assert!(w.incomplete.is_empty(), "{:?}", w.incomplete);
+    // A catalog listed only up to hour 07 (a restore to 07:30) does not judge hour 08.
+    let mut early = without(with_checkpoint());
+    early.catalog.change_files_until = Some(hour("07"));
+    early
+        .catalog
+        .change_files
+        .retain(|f| f.file.hour <= hour("07"));
+    let w = restorable_window(&early.catalog, &WindowOptions::default());
+    assert!(w.incomplete.is_empty(), "{:?}", w.incomplete);
+    assert_eq!(w.intervals, vec![iv("06:00:00", "08:59:57")]);
 }

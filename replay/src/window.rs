@@ -546,7 +546,14 @@ fn evidenced_checkpoints(catalog: &Catalog) -> (Vec<Checkpoint>, Vec<String>) {
             let retired = catalog
                 .changes_deleted_before_ms
                 .is_some_and(|deleted| stamp < deleted);
-            if in_batch || compacted_hours.contains(&hour) || quarantined.contains(&stamp) || retired
+            // An hour whose files were not listed (a restore to an earlier second) is not
+            // judged: nothing of it is read.
+            let unlisted = catalog.change_files_until.is_some_and(|last| hour > last);
+            if in_batch
+                || unlisted
+                || compacted_hours.contains(&hour)
+                || quarantined.contains(&stamp)
+                || retired
             {
                 return c.clone();
             }

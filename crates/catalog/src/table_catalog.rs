@@ -25,6 +25,9 @@ pub struct Catalog {
     pub table: String,
     /// Change files, in key order (so by hour).
     pub change_files: Vec<CatalogFile>,
+    /// The last hour whose change files were listed (`None`: every hour): later hours were
+    /// left out because no restore to the second asked for reads them.
+    pub change_files_until: Option<HourPartition>,
     /// Complete snapshots, oldest first.
     pub snapshots: Vec<SnapshotInfo>,
     /// Shard checkpoints of every stream.
@@ -64,6 +67,7 @@ pub async fn load_catalog(
     Ok(Catalog {
         table: table.to_string(),
         change_files: list_change_files(store, table, last_hour).await?,
+        change_files_until: last_hour,
         snapshots: list_snapshots(store, table).await?,
         checkpoints,
         gaps,
