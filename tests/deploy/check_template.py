@@ -499,8 +499,13 @@ class Checker:
         for r in self.of_type("AWS::Events::Rule").values():
             for t in r["Properties"].get("Targets", []):
                 if self.ref_target(t.get("Arn")) == target_id:
-                    raw = self.text(t.get("Input", "{}")).replace("${TableName}", "T")
-                    out.append((json.loads(raw), r["Properties"]))
+                    given = t.get("Input", "{}")
+                    # An input chosen by a condition: each branch is a schedule's input.
+                    branches = given["Fn::If"][1:] if isinstance(given, dict) and "Fn::If" in given else [given]
+                    for branch in branches:
+                        raw = (self.text(branch).replace("${TableName}", "T")
+                               .replace("${RestoreTargetPrefix}", "P-").replace("${DrillSample}", "1"))
+                        out.append((json.loads(raw), r["Properties"]))
         return out
 
     def check_schedules(self):
@@ -508,6 +513,11 @@ class Checker:
         for want in ({"table": "T"}, {"table": "T", "check": True}):
             if want not in comp:
                 self.fail(f"compactor: no schedule with the input {json.dumps(want)}")
+        # Drills, when on, restore into the tables the compactor may create, and nowhere else.
+        drills = [i for i in comp if "drill_to" in i]
+        for d in drills:
+            if d.get("drill_to") != "dynamodb://P-T" or not isinstance(d.get("drill_sample"), int):
+                self.fail(f"compactor: drill input {json.dumps(d)} must restore into dynamodb://RestoreTargetPrefix+TableName with a numeric drill_sample")
         if {"action": "probe", "table": "T"} not in [i for i, _ in self.rule_inputs("CaptureFunction")]:
             self.fail("capture: no probe schedule {\"action\": \"probe\", \"table\": T}")
         backups = self.rule_inputs("BackupStateMachine")
