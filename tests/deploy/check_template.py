@@ -25,8 +25,7 @@ What is checked:
   used; every Task invokes the worker with a payload whose fields are exactly those of the
   worker's `Step` variant for its action (crates/service/src/steps.rs, which denies unknown
   fields), retries Rewind.Retryable and Lambda's throttling, and failures lead to job_failed.
-- Schedules: compaction {"table"}, scrub {"table", "check": true} (its drills, when on, into
-  the DrillTarget parameter), probe, full backups.
+- Schedules: compaction {"table"}, scrub {"table", "check": true}, probe, full backups.
 - Storage: bucket versioned, SSE-KMS with a rotating customer key, public access blocked, TLS
   required, no DEEP_ARCHIVE/GLACIER transitions; job table SSE-KMS with PITR.
 - Metrics: every alarm notifies; the dashboard is JSON; every Rewind metric that an alarm or the
@@ -505,7 +504,7 @@ class Checker:
                     branches = given["Fn::If"][1:] if isinstance(given, dict) and "Fn::If" in given else [given]
                     for branch in branches:
                         raw = (self.text(branch).replace("${TableName}", "T")
-                               .replace("${DrillTarget}", "dynamodb://D").replace("${DrillSample}", "1"))
+                               .replace("${RestoreTargetPrefix}", "P-").replace("${DrillSample}", "1"))
                         out.append((json.loads(raw), r["Properties"]))
         return out
 
@@ -514,12 +513,11 @@ class Checker:
         for want in ({"table": "T"}, {"table": "T", "check": True}):
             if want not in comp:
                 self.fail(f"compactor: no schedule with the input {json.dumps(want)}")
-        # Drills, when on, restore into DrillTarget, whose scratch names the compactor's Drill*
-        # statements are derived from, and nowhere else.
+        # Drills, when on, restore into the tables the compactor may create, and nowhere else.
         drills = [i for i in comp if "drill_to" in i]
         for d in drills:
-            if d.get("drill_to") != "dynamodb://D" or not isinstance(d.get("drill_sample"), int):
-                self.fail(f"compactor: drill input {json.dumps(d)} must restore into the DrillTarget parameter with a numeric drill_sample")
+            if d.get("drill_to") != "dynamodb://P-T" or not isinstance(d.get("drill_sample"), int):
+                self.fail(f"compactor: drill input {json.dumps(d)} must restore into dynamodb://RestoreTargetPrefix+TableName with a numeric drill_sample")
         if {"action": "probe", "table": "T"} not in [i for i, _ in self.rule_inputs("CaptureFunction")]:
             self.fail("capture: no probe schedule {\"action\": \"probe\", \"table\": T}")
         backups = self.rule_inputs("BackupStateMachine")
