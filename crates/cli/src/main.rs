@@ -7,6 +7,7 @@ mod demo;
 mod demo_source;
 mod exit;
 mod output;
+mod stop;
 
 use clap::{Parser, Subcommand};
 use output::Output;

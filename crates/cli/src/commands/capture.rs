@@ -3,6 +3,7 @@
 use crate::output::Output;
 use anyhow::Context;
 use rewind_capture::{run_poller, CaptureOptions, Capturer, PollerConfig};
+use std::time::Duration;
 
 /// Arguments of `rewind capture`.
 #[derive(Debug, clap::Args)]
@@ -16,12 +17,18 @@ pub struct Args {
     /// Read every shard until caught up with the moment the run began, then flush and exit.
     #[arg(long)]
     once: bool,
-    /// Most records per change file written by one flush.
+    /// Flush a shard's buffer once it holds this many records. A trigger, not a cap: it is
+    /// checked after each GetRecords page, so a file can hold up to one page (1,000 records)
+    /// more.
     #[arg(long, default_value_t = 1000)]
     max_batch_records: usize,
+    /// On SIGTERM or SIGINT, seconds the final flush may take before the process exits anyway
+    /// (what it did not make durable is read again by the next run).
+    #[arg(long, default_value_t = 10)]
+    stop_timeout: u64,
 }
 
-/// Runs the poller until caught up (`--once`) or Ctrl-C, then prints the summary.
+/// Runs the poller until caught up (`--once`) or SIGTERM/SIGINT, then prints the summary.
 pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     let store = super::open_store(&args.store).await?;
     let (dynamodb, streams) = super::aws_clients().await;
@@ -29,13 +36,10 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     let mut config = PollerConfig::new(&args.table);
     config.once = args.once;
     config.max_batch_records = args.max_batch_records;
-    let stop = async {
-        // Without a signal handler (rare), run until caught up or killed.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        eprintln!("stopping: flushing and checkpointing what was read");
-    };
+    let stop = crate::stop::stop_requested(
+        "flushing and checkpointing what was read",
+        Duration::from_secs(args.stop_timeout),
+    );
     let summary = run_poller(
         &capturer,
         &dynamodb,

@@ -101,7 +101,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ))
     });
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(crate::stop::stop_requested(
+            "finishing the requests in flight",
+            Duration::from_secs(10),
+        ))
         .await
         .context("serving")?;
     if let Some(task) = lag_watch {
@@ -109,27 +112,4 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     eprintln!("stopped");
     Ok(())
-}
-
-/// Resolves on SIGTERM (systemd, ECS, Kubernetes) or SIGINT (Ctrl-C).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
