@@ -16,7 +16,6 @@ use aws_sdk_s3::types::{
 };
 use common::*;
 use rand::SeedableRng;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -36,26 +35,14 @@ async fn s3(region: &str) -> aws_sdk_s3::Client {
 
 /// `rewind` in the secondary region, every request through the proxy.
 fn rewind_dr(proxy: &str, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_rewind"))
-        .env("AWS_ENDPOINT_URL", proxy)
-        .env("AWS_REGION", "us-west-2")
-        .env("AWS_DEFAULT_REGION", "us-west-2")
-        .args(args)
-        .output()
-        .expect("run rewind");
-    eprintln!(
-        "rewind(us-west-2) {}\n-> {:?}\nstdout: {}\nstderr: {}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(out.status.success(), "rewind failed");
-    serde_json::from_slice(&out.stdout).expect("JSON output")
+    rewind_env(
+        &[
+            ("AWS_ENDPOINT_URL", proxy),
+            ("AWS_REGION", "us-west-2"),
+            ("AWS_DEFAULT_REGION", "us-west-2"),
+        ],
+        args,
+    )
 }
 
 /// Copies `keys` from the source bucket to the replica, keeping each object's CRC32C as

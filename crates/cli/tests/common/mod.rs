@@ -29,18 +29,65 @@ pub fn rewind_status(args: &[&str]) -> Output {
 }
 
 pub fn rewind(args: &[&str]) -> Output {
+    rewind_env(&[], args)
+}
+
+/// [`rewind`] with extra environment variables (another endpoint, another region, a pause point).
+pub fn rewind_env(env: &[(&str, &str)], args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .envs(env.iter().copied())
         .args(args)
         .output()
         .expect("run rewind");
     eprintln!(
-        "rewind {}\n-> {:?}\nstdout: {}\nstderr: {}",
+        "rewind {}{}\n-> {:?}\nstdout: {}\nstderr: {}",
+        env.iter()
+            .map(|(k, v)| format!("{k}={v} "))
+            .collect::<String>(),
         args.join(" "),
         out.status.code(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// The JSON a successful `--output json` run printed.
+pub fn json_of(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "rewind failed");
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// `rewind --output json ls` of one table.
+pub fn ls_table(env: &[(&str, &str)], store: &str, table: &str) -> serde_json::Value {
+    json_of(&rewind_env(
+        env,
+        &["--output", "json", "ls", "--store", store, "--table", table],
+    ))[0]
+        .clone()
+}
+
+/// Takes a full backup, then waits until capture can cover it (the watermark trails the last
+/// empty read by the 2 s skew margin) and captures, so the backup settles the whole-life
+/// question.
+pub async fn backup_then_capture(table: &str, store: &str, env: &[(&str, &str)]) {
+    let report = json_of(&rewind_env(
+        env,
+        &[
+            "--output", "json", "backup", "--table", table, "--store", store,
+        ],
+    ));
+    let valid_from = chrono::DateTime::parse_from_rfc3339(report["valid_from"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    while now_secs_f64() < (valid_from + 3) as f64 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = rewind_env(
+        env,
+        &["capture", "--table", table, "--store", store, "--once"],
+    );
+    assert!(out.status.success());
 }
 
 pub fn to_json(item: &SdkItem) -> String {

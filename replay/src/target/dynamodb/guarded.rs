@@ -130,35 +130,26 @@ impl DynamoDbTarget {
         let mut attempt = 0u32;
         loop {
             let permit = self.limit.acquire().await;
+            // PutItem and DeleteItem builders share no trait: one macro sets the condition on
+            // either and sends.
+            macro_rules! send_guarded {
+                ($request:expr) => {
+                    $request
+                        .table_name(&self.table)
+                        .condition_expression(&condition.expression)
+                        .set_expression_attribute_names(Some(condition.names.clone()))
+                        .set_expression_attribute_values(
+                            (!condition.values.is_empty()).then(|| condition.values.clone()),
+                        )
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| (e.code().map(str::to_string), rewind_aws::classify(&e)))
+                };
+            }
             let sent = match &image {
-                Some(item) => self
-                    .client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item.clone()))
-                    .condition_expression(&condition.expression)
-                    .set_expression_attribute_names(Some(condition.names.clone()))
-                    .set_expression_attribute_values(
-                        (!condition.values.is_empty()).then(|| condition.values.clone()),
-                    )
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| (e.code().map(str::to_string), rewind_aws::classify(&e))),
-                None => self
-                    .client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(keys.clone()))
-                    .condition_expression(&condition.expression)
-                    .set_expression_attribute_names(Some(condition.names.clone()))
-                    .set_expression_attribute_values(
-                        (!condition.values.is_empty()).then(|| condition.values.clone()),
-                    )
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| (e.code().map(str::to_string), rewind_aws::classify(&e))),
+                Some(item) => send_guarded!(self.client.put_item().set_item(Some(item.clone()))),
+                None => send_guarded!(self.client.delete_item().set_key(Some(keys.clone()))),
             };
             match sent {
                 Ok(()) => {
