@@ -38,18 +38,53 @@ impl fmt::Display for Interval {
 use rewind_catalog::Checkpoint;
 use rewind_catalog::{Catalog, SnapshotInfo, TableDeletion, WholeLifeVerdict};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 
 /// Knobs of the window computation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowOptions {
-    /// Clock-skew margin subtracted from read-through times (DESIGN.md: default 2 s).
+    /// Clock-skew margin subtracted from read-through times (DESIGN.md: default 2 s; why, in
+    /// docs/DECISIONS.md "The skew margin").
     pub skew_margin_ms: i64,
+}
+
+/// The margin DESIGN.md sets: it covers the delay before a write shows in its shard's stream
+/// plus the offset between this host's clock and DynamoDB's, which AWS does not bound.
+pub const DEFAULT_SKEW_MARGIN_MS: i64 = 2_000;
+
+/// The margin every [`WindowOptions::default`] of this process uses. A process-wide setting,
+/// not a per-call one, so that `ls`, restores, verification, compaction and the API of one
+/// process can never disagree about the window.
+static PROCESS_SKEW_MARGIN_MS: AtomicI64 = AtomicI64::new(DEFAULT_SKEW_MARGIN_MS);
+
+/// Sets the margin of this process (`rewind --skew-margin`, the Lambdas' `REWIND_SKEW_MARGIN`);
+/// call it once at start-up, before any window is computed.
+pub fn set_process_skew_margin(margin: std::time::Duration) {
+    let ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
+    PROCESS_SKEW_MARGIN_MS.store(ms, AtomicOrdering::Relaxed);
+}
+
+/// The variable a Lambda (or any process without `--skew-margin`) takes its margin from.
+pub const SKEW_MARGIN_ENV: &str = "REWIND_SKEW_MARGIN";
+
+/// Sets the process margin from `REWIND_SKEW_MARGIN` ("2s", "1500ms") when it is set; a value
+/// that is no duration is refused with its text, so a typo never silently means the default.
+pub fn set_process_skew_margin_from_env(
+    var: impl Fn(&str) -> Option<String>,
+) -> std::result::Result<(), String> {
+    let Some(text) = var(SKEW_MARGIN_ENV).filter(|v| !v.trim().is_empty()) else {
+        return Ok(());
+    };
+    let margin = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{SKEW_MARGIN_ENV}={text:?} is not a duration such as 2s: {e}"))?;
+    set_process_skew_margin(margin);
+    Ok(())
 }
 
 impl Default for WindowOptions {
     fn default() -> Self {
         WindowOptions {
-            skew_margin_ms: 2_000,
+            skew_margin_ms: PROCESS_SKEW_MARGIN_MS.load(AtomicOrdering::Relaxed),
         }
     }
 }
@@ -837,4 +872,20 @@ fn merge(mut intervals: Vec<Interval>) -> Vec<Interval> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod margin_tests {
+    use super::*;
+
+    #[test]
+    fn a_margin_that_is_no_duration_is_refused_with_its_text() {
+        let e = set_process_skew_margin_from_env(|_| Some("2 seconds-ish".into())).unwrap_err();
+        assert!(e.contains("REWIND_SKEW_MARGIN=\"2 seconds-ish\""), "{e}");
+        // Unset or empty: the default stands (the default itself keeps other tests unaffected).
+        set_process_skew_margin_from_env(|_| None).unwrap();
+        set_process_skew_margin_from_env(|_| Some(" ".into())).unwrap();
+        set_process_skew_margin_from_env(|_| Some("2000ms".into())).unwrap();
+        assert_eq!(WindowOptions::default().skew_margin_ms, DEFAULT_SKEW_MARGIN_MS);
+    }
 }

@@ -801,6 +801,70 @@ async fn following_flushes_on_stop_and_reports_progress() {
     assert!(!cp.shard_ended);
 }
 
+/// Follows a one-shard stream holding `n` records with `cfg`; returns what was captured after
+/// `wait`, then stops the poller and returns what was captured in the end.
+async fn captured_while_following(cfg: PollerConfig, n: usize, wait: Duration) -> (usize, usize) {
+    let standin = StandIn::start(TABLE).await;
+    let recs = records(12, n);
+    standin.with(|s| {
+        s.add_shard("shardId-0001", None, 300_000_000_000_000_000_000)
+            .push_records(recs.iter().cloned());
+    });
+    let env = env();
+    let (ddb, streams) = standin.clients();
+    let capturer = Capturer::new(env.store.clone(), CaptureOptions::default());
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stopper = stop.clone();
+    let run = tokio::spawn(async move {
+        run_poller(
+            &capturer,
+            &ddb,
+            &streams,
+            &cfg,
+            stopper.notified(),
+            &|_: &PollProgress| {},
+        )
+        .await
+    });
+    tokio::time::sleep(wait).await;
+    let before = captured(env.store.as_ref()).await.len();
+    stop.notify_one();
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    (before, captured(env.store.as_ref()).await.len())
+}
+
+#[tokio::test]
+async fn records_are_flushed_before_a_sleep_they_would_outlive_their_age_in() {
+    // Caught up after two pages; the sleep after the empty read (30 s) would carry the records
+    // past their age (20 s): they are flushed before it, not 20 s later.
+    let cfg = PollerConfig {
+        max_batch_records: 1000,
+        max_batch_age: Duration::from_secs(20),
+        idle_sleep: Duration::from_secs(30),
+        ..config(false)
+    };
+    let (before_stop, after) = captured_while_following(cfg, 5, Duration::from_secs(5)).await;
+    assert_eq!((before_stop, after), (5, 5));
+}
+
+#[tokio::test]
+async fn a_short_sleep_does_not_flush_young_records() {
+    // The same records with a 10 ms sleep: the age (20 s) is far off, so empty reads do not
+    // flush them (no object per empty read); the stop does.
+    let cfg = PollerConfig {
+        max_batch_records: 1000,
+        max_batch_age: Duration::from_secs(20),
+        idle_sleep: Duration::from_millis(10),
+        ..config(false)
+    };
+    let (before_stop, after) = captured_while_following(cfg, 5, Duration::from_secs(1)).await;
+    assert_eq!((before_stop, after), (0, 5));
+}
+
 #[tokio::test]
 async fn redrive_captures_a_reported_range_without_moving_checkpoints_back() {
     let standin = StandIn::start(TABLE).await;

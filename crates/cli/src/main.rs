@@ -19,6 +19,11 @@ struct Cli {
     /// Output format for results.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Clock-skew margin taken off every shard's read-through time before it counts towards the
+    /// watermark: it covers a write's delay into its stream and this host's clock offset
+    /// (docs/DECISIONS.md, "The skew margin"). One value for everything this process computes.
+    #[arg(long, global = true, env = "REWIND_SKEW_MARGIN", default_value = "2s", value_parser = humantime::parse_duration)]
+    skew_margin: std::time::Duration,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +56,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    rewind_replay::window::set_process_skew_margin(cli.skew_margin);
     // The demo prints its own summary; the libraries' progress lines would only bury it.
     let default_filter = match cli.command {
         Command::Demo(_) => "warn",

@@ -19,6 +19,7 @@ fn main() -> Result<(), lambda_http::Error> {
 async fn run() -> Result<(), lambda_http::Error> {
     rewind_aws::lambda_logging::init();
     let config = LambdaConfig::from_env()?;
+    rewind_replay::window::set_process_skew_margin_from_env(|name| std::env::var(name).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let state = api_state(&config, &sdk).await?;
     tracing::info!(store = %config.store, jobs = %config.job_table, "rewind API Lambda ready");

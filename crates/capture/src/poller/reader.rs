@@ -68,8 +68,14 @@ pub(crate) struct ShardReader {
     last_seq: Option<String>,
     last_stamp: Option<i64>,
     buffer: Vec<StreamInput>,
+    /// When the oldest buffered record was read.
     buffer_since: Option<Instant>,
     read_through_ms: Option<i64>,
+    /// When a read-through not yet flushed was first recorded (an idle shard's only news).
+    read_through_since: Option<Instant>,
+    /// The last read was empty and the reader is about to sleep with records buffered that
+    /// would be `max_batch_age` old before it wakes: flush them now, not after the sleep.
+    flush_before_sleep: bool,
     /// The shard has nothing more to read (closed and read to its end, or gone).
     at_end: bool,
     /// `at_end` and flushed: the checkpoint says ended.
@@ -100,6 +106,8 @@ impl ShardReader {
             buffer: Vec::new(),
             buffer_since: None,
             read_through_ms: None,
+            read_through_since: None,
+            flush_before_sleep: false,
             at_end: false,
             finished: false,
             caught_up: false,
@@ -132,14 +140,20 @@ impl ShardReader {
                 || self.pending_gap.is_some())
     }
 
+    /// The flush policy (docs/OPERATIONS.md, "The poller's flush policy"): records are flushed
+    /// once the oldest is `max_batch_age` old, once there are `max_batch_records` of them, or
+    /// before a sleep they would outlive that age in; a read-through alone (an idle shard) once
+    /// it is `idle_checkpoint_interval` old.
     fn flush_due(&self, ctx: &Ctx<'_>) -> bool {
+        let older_than =
+            |since: Option<Instant>, age: Duration| since.is_some_and(|t| t.elapsed() >= age);
         !self.finished
             && (self.flush_pending
                 || self.at_end
+                || self.flush_before_sleep
                 || self.buffer.len() >= ctx.config.max_batch_records.max(1)
-                || self
-                    .buffer_since
-                    .is_some_and(|t| t.elapsed() >= ctx.config.max_batch_age))
+                || older_than(self.buffer_since, ctx.config.max_batch_age)
+                || older_than(self.read_through_since, ctx.config.idle_checkpoint_interval))
     }
 
     fn gap(&self, ctx: &Ctx<'_>, reason: String) -> Gap {
@@ -212,9 +226,11 @@ impl ShardReader {
                 };
             }
         }
+        self.flush_before_sleep = false;
         if self.buffer.is_empty() && self.read_through_ms.is_none() && !self.at_end {
             self.flush_pending = false;
             self.buffer_since = None;
+            self.read_through_since = None;
             return FlushResult::Done;
         }
         let batch = ShardBatch {
@@ -238,6 +254,7 @@ impl ShardReader {
                 });
                 self.buffer_since = None;
                 self.read_through_ms = None;
+                self.read_through_since = None;
                 self.flush_pending = false;
                 self.flush_backoff.reset();
                 if self.at_end {
@@ -370,9 +387,14 @@ impl ShardReader {
                 // a closed shard claims nothing.
                 if !self.shard.is_closed() {
                     self.read_through_ms = self.read_through_ms.max(Some(call_ms));
-                    self.buffer_since.get_or_insert(now);
+                    self.read_through_since.get_or_insert(now);
                     self.caught_up = true;
                 }
+                // Caught up: nothing more arrives before the next read, so records that would
+                // pass their age during the sleep are flushed before it (with the read-through).
+                self.flush_before_sleep = self.buffer_since.is_some_and(|t| {
+                    t.elapsed() + ctx.config.idle_sleep >= ctx.config.max_batch_age
+                });
                 self.not_before = now + ctx.config.idle_sleep;
             }
         } else if fresh.is_empty() {

@@ -22,6 +22,15 @@ pub struct Args {
     /// more.
     #[arg(long, default_value_t = 1000)]
     max_batch_records: usize,
+    /// Flush a shard's buffer once its oldest record was read this long ago, and before
+    /// sleeping after an empty read if it would pass that age during the sleep: the main term
+    /// of the RPO (docs/OPERATIONS.md, "What RPO to expect").
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    max_batch_age: Duration,
+    /// A shard with no new records checkpoints its read-through this often: an idle table's
+    /// watermark trails by up to this much (nothing written is at risk meanwhile).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    idle_checkpoint_interval: Duration,
     /// On SIGTERM or SIGINT, seconds the final flush may take before the process exits anyway
     /// (what it did not make durable is read again by the next run).
     #[arg(long, default_value_t = 10)]
@@ -36,6 +45,8 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
     let mut config = PollerConfig::new(&args.table);
     config.once = args.once;
     config.max_batch_records = args.max_batch_records;
+    config.max_batch_age = args.max_batch_age;
+    config.idle_checkpoint_interval = args.idle_checkpoint_interval;
     let stop = crate::stop::stop_requested(
         "flushing and checkpointing what was read",
         Duration::from_secs(args.stop_timeout),

@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let url = std::env::var("REWIND_STORE")
         .map_err(|_| "REWIND_STORE is not set: give the store as s3://BUCKET/PREFIX")?;
     let store = rewind_store::open(&url).await?;
+    rewind_replay::window::set_process_skew_margin_from_env(|name| std::env::var(name).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
     let clients = rewind_compactor::lambda::Clients {

@@ -10,6 +10,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     rewind_aws::lambda_logging::init();
     let config = WorkerConfig::from_vars(|name| std::env::var(name).ok())?;
+    rewind_replay::window::set_process_skew_margin_from_env(|name| std::env::var(name).ok())?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ctx = step_context(&config, &sdk).await?;
     tracing::info!(store = %config.store, jobs = %config.job_table, "rewind worker Lambda ready");
