@@ -7,7 +7,7 @@
 //! change tier 1. A compacted snapshot holds versions older than any change applied over it, and a
 //! Scan snapshot's rows must rank below every change (DESIGN.md), so one rule serves both.
 //!
-//! Rows are not copied out of their Arrow batches: the fold sorts (batch, row) references by
+//! Rows are not copied out of where they were read: the fold sorts borrowed [`Version`]s by
 //! (key, rank), walks each key's run, and copies out only the winning version of a live item.
 
 use crate::chain::{check_links, Link};
@@ -26,6 +26,67 @@ pub struct FoldedBucket {
     pub keys_seen: usize,
 }
 
+/// One version as the fold sees it, borrowed from wherever it was read (an Arrow batch of a
+/// snapshot file, a bucket's spill file), so that sorting moves small references, not rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Version<'a> {
+    /// Base row or change.
+    pub tier: Tier,
+    /// Canonical binary key.
+    pub key: &'a [u8],
+    /// Key attributes, canonical DynamoDB JSON (names the item in errors).
+    pub keys: &'a str,
+    /// Stream label.
+    pub stream_label: &'a str,
+    /// Sequence number (padded).
+    pub sequence_number: &'a str,
+    /// INSERT, MODIFY or REMOVE.
+    pub event: EventName,
+    /// Stamp, ms.
+    pub stamp_ms: i64,
+    /// The item after the change.
+    pub new_image: Option<&'a str>,
+    /// Hash of the item before the change.
+    pub old_hash: Option<u32>,
+}
+
+impl<'a> Version<'a> {
+    /// Row `row` of a checked batch.
+    pub fn of_row(tier: Tier, v: &VersionColumns<'a>, row: usize) -> Self {
+        Version {
+            tier,
+            key: v.key(row),
+            keys: v.keys(row),
+            stream_label: v.stream_label(row),
+            sequence_number: v.sequence_number(row),
+            event: v.event(row),
+            stamp_ms: v.stamp_ms(row),
+            new_image: v.new_image(row),
+            old_hash: v.old_image_hash(row),
+        }
+    }
+
+    fn link(&self) -> Link<'a> {
+        Link {
+            tier: self.tier,
+            stream_label: self.stream_label,
+            sequence_number: self.sequence_number,
+            event: self.event,
+            new_image: self.new_image,
+            new_image_hash: None,
+            old_hash: self.old_hash,
+        }
+    }
+
+    /// Rank: (tier, stream label, sequence number).
+    fn rank(&self, other: &Self) -> Ordering {
+        self.tier
+            .cmp(&other.tier)
+            .then_with(|| self.stream_label.cmp(other.stream_label))
+            .then_with(|| self.sequence_number.cmp(other.sequence_number))
+    }
+}
+
 /// Folds `batches` (each with its tier; `object` names them in errors) into the state; fails on
 /// a broken history. `whole_life`: there is no base, the log holds every item's whole history.
 pub fn fold_batches(
@@ -37,58 +98,41 @@ pub fn fold_batches(
         .iter()
         .map(|(tier, batch)| Ok((*tier, VersionColumns::new(object, batch)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut rows: Vec<(u32, u32)> = Vec::with_capacity(views.iter().map(|(_, v)| v.len()).sum());
-    for (b, (_, v)) in views.iter().enumerate() {
-        rows.extend((0..v.len() as u32).map(|r| (b as u32, r)));
+    let mut versions = Vec::with_capacity(views.iter().map(|(_, v)| v.len()).sum());
+    for (tier, v) in &views {
+        versions.extend((0..v.len()).map(|r| Version::of_row(*tier, v, r)));
     }
-    let link = |&(b, r): &(u32, u32)| -> Link<'_> {
-        let (tier, v) = &views[b as usize];
-        let r = r as usize;
-        Link {
-            tier: *tier,
-            stream_label: v.stream_label(r),
-            sequence_number: v.sequence_number(r),
-            event: v.event(r),
-            new_image: v.new_image(r),
-            new_image_hash: None,
-            old_hash: v.old_image_hash(r),
-        }
-    };
-    let key = |&(b, r): &(u32, u32)| views[b as usize].1.key(r as usize);
-    let rank = |a: &Link<'_>, b: &Link<'_>| -> Ordering {
-        a.tier
-            .cmp(&b.tier)
-            .then_with(|| a.stream_label.cmp(b.stream_label))
-            .then_with(|| a.sequence_number.cmp(b.sequence_number))
-    };
-    rows.sort_unstable_by(|a, b| key(a).cmp(key(b)).then_with(|| rank(&link(a), &link(b))));
+    fold_versions(&mut versions, whole_life)
+}
 
+/// Folds versions (in any order, duplicates allowed) into the state; fails on a broken history.
+/// Sorts `versions` by (key, rank).
+pub fn fold_versions(versions: &mut [Version<'_>], whole_life: bool) -> Result<FoldedBucket> {
+    versions.sort_unstable_by(|a, b| a.key.cmp(b.key).then_with(|| a.rank(b)));
     let mut out = FoldedBucket::default();
     let mut links: Vec<Link<'_>> = Vec::new();
     let mut start = 0;
-    while start < rows.len() {
-        let k = key(&rows[start]);
-        let end = start + rows[start..].iter().take_while(|r| key(r) == k).count();
+    while start < versions.len() {
+        let k = versions[start].key;
+        let end = start + versions[start..].iter().take_while(|v| v.key == k).count();
         links.clear();
-        for r in &rows[start..end] {
-            let l = link(r);
+        for v in &versions[start..end] {
+            let l = v.link();
             if !links.last().is_some_and(|prev| prev.same_version(&l)) {
                 links.push(l);
             }
         }
-        let (b, r) = rows[end - 1];
-        let (_, v) = &views[b as usize];
-        let r = r as usize;
-        check_links(v.keys(r), &links, whole_life)?;
+        let last = &versions[end - 1];
+        check_links(last.keys, &links, whole_life)?;
         out.keys_seen += 1;
         let newest = links.last().expect("a run has a version");
         if newest.event != EventName::Remove {
             if let Some(image) = newest.new_image {
                 out.items.push(LiveItem {
                     key: k.to_vec(),
-                    keys: v.keys(r).to_string(),
+                    keys: last.keys.to_string(),
                     image: image.to_string(),
-                    stamp_ms: v.stamp_ms(r),
+                    stamp_ms: last.stamp_ms,
                     stream_label: newest.stream_label.to_string(),
                     sequence_number: newest.sequence_number.to_string(),
                 });

@@ -28,6 +28,7 @@ pub mod spill;
 pub mod state;
 pub mod target;
 pub mod verify;
+pub mod version_spill;
 pub mod whole_life;
 pub mod window;
 

@@ -39,10 +39,10 @@ impl SpillDir {
         self.dir.path()
     }
 
-    /// Starts the writer threads: [`WRITERS`] of them, each owning the buckets congruent to
-    /// its index (one thread was a third of a reconstruction's CPU and its bottleneck).
-    pub fn writer(&self) -> SpillWriter {
-        let (txs, threads) = (0..WRITERS)
+    /// Starts `writers` writer threads (at least one), each owning the buckets congruent to its
+    /// index (one thread was a third of a reconstruction's CPU and its bottleneck).
+    pub fn writer(&self, writers: usize) -> SpillWriter {
+        let (txs, threads) = (0..writers.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::sync_channel::<Routed>(4);
                 let root = self.path().to_path_buf();
@@ -79,9 +79,6 @@ struct Routed {
 /// bucket (a 1,000-record change file spread over 128 buckets), and one IPC message per arrival
 /// made the spill cost more than the fold: held rows are written as one message per bucket.
 const HOLD_BYTES: usize = 16 << 20;
-
-/// Writer threads: bucket b is written by thread b % WRITERS.
-const WRITERS: usize = 2;
 
 /// Sends batches to the writer threads; [`SpillWriter::finish`] waits until all are on disk.
 #[derive(Debug)]

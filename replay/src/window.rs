@@ -886,6 +886,9 @@ mod margin_tests {
         set_process_skew_margin_from_env(|_| None).unwrap();
         set_process_skew_margin_from_env(|_| Some(" ".into())).unwrap();
         set_process_skew_margin_from_env(|_| Some("2000ms".into())).unwrap();
-        assert_eq!(WindowOptions::default().skew_margin_ms, DEFAULT_SKEW_MARGIN_MS);
+        assert_eq!(
+            WindowOptions::default().skew_margin_ms,
+            DEFAULT_SKEW_MARGIN_MS
+        );
     }
 }

@@ -144,7 +144,9 @@ pub async fn backup_from(
         .store(u64::from(buckets), Ordering::Relaxed);
 
     let spill = SpillDir::new(opts.spill_dir.as_deref())?;
-    let writer = spill.writer();
+    // One writer thread per two cores: the scan's decoding keeps the others busy.
+    let writer =
+        spill.writer(rewind_replay::reconstruct::ReconstructOptions::host_threads().div_ceil(2));
     let scan_start_ms = source.now_ms();
     let segments = opts.segments.max(1);
     let scanned = try_join_all((0..segments).map(|segment| {

@@ -43,3 +43,11 @@ pub fn progress_line(p: &rewind_capture::PollProgress) {
         p.table, p.shard_id, p.records, p.objects, p.bytes, p.total_records, p.total_objects
     );
 }
+
+/// Reconstruction settings for `--threads N` (every core this process may run on without it).
+pub fn reconstruct_threads(threads: Option<u16>) -> rewind_replay::reconstruct::ReconstructOptions {
+    use rewind_replay::reconstruct::ReconstructOptions;
+    threads.map_or_else(ReconstructOptions::default, |n| {
+        ReconstructOptions::for_threads(usize::from(n))
+    })
+}

@@ -49,6 +49,9 @@ pub struct Args {
     /// Local directory for spill files (default: the system's temporary directory).
     #[arg(long)]
     spill_dir: Option<std::path::PathBuf>,
+    /// Cores the reconstruction keeps busy (default: every core this process may run on).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     /// A dev/test copy: some keys, masked attributes.
     #[command(flatten)]
     copy: CopyArgs,
@@ -71,7 +74,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         },
         reconstruct: ReconstructOptions {
             spill_dir: args.spill_dir.clone(),
-            ..Default::default()
+            ..super::reconstruct_threads(args.threads)
         },
     };
     if args.dry_run {

@@ -5,7 +5,6 @@ use crate::exit::DifferencesFound;
 use crate::output::Output;
 use anyhow::Context;
 use rewind_replay::plan::PlanOptions;
-use rewind_replay::reconstruct::ReconstructOptions;
 use rewind_replay::target::{open_target, TargetUrl};
 use rewind_replay::verify::verify;
 use rewind_replay::AtSpec;
@@ -28,6 +27,9 @@ pub struct Args {
     /// Verify even though quarantined records may fall in the range.
     #[arg(long)]
     skip_quarantined: bool,
+    /// Cores the reconstruction keeps busy (default: every core this process may run on).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     /// Verify a dev/test copy: the same --key-filter and --mask (and $REWIND_MASK_KEY) it was
     /// restored with. Target keys outside the filter are not compared.
     #[command(flatten)]
@@ -49,7 +51,7 @@ pub async fn run(args: Args, output: Output) -> anyhow::Result<()> {
         args.at,
         target.as_ref(),
         &plan,
-        &ReconstructOptions::default(),
+        &super::reconstruct_threads(args.threads),
         &args.copy.spec().await?,
     )
     .await

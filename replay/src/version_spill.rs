@@ -1,0 +1,368 @@
+//! A reconstruction's spill: the versions of every bucket on local disk, in a compact row format
+//! written straight from the decoded Parquet columns by the tasks that decode them.
+//!
+//! Arrow IPC spill files ([`crate::spill`]) cost a reconstruction a row selection, a
+//! concatenation per bucket and a writer thread that every row passed through (the single
+//! funnel that kept it from using more than about 1.4 cores). Here each decoding task encodes
+//! its rows into per-bucket buffers (one copy, on the task's own core) and appends them to the
+//! bucket's file under that file's lock; folding a bucket reads its file once and borrows every
+//! field from it ([`decode`]).
+//!
+//! A row: key, keys, stream label, sequence number (each a u32 length and its bytes), the event
+//! (one byte), the stamp (i64), the new image (u32 length, `u32::MAX` for none, and its bytes)
+//! and the old image's hash (one flag byte and a u32), little-endian.
+
+use crate::error::{ReplayError, Result};
+use crate::fold::Version;
+use crate::state::Tier;
+use rewind_format::EventName;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Bytes each open spill file buffers before writing (two tiers times the bucket count are
+/// open at once, so this bounds their memory: 16 MiB at 256 buckets).
+const FILE_BUFFER: usize = 32 << 10;
+
+/// A fresh temporary directory of per-bucket version files (removed when dropped).
+#[derive(Debug)]
+pub struct VersionSpill {
+    dir: tempfile::TempDir,
+    buckets: u32,
+    /// Index `tier * buckets + bucket`; opened on the first append.
+    files: Vec<Mutex<Option<BufWriter<File>>>>,
+}
+
+impl VersionSpill {
+    /// A new spill of `buckets` buckets inside `parent` (the system's temporary directory when
+    /// `None`).
+    pub fn new(parent: Option<&Path>, buckets: u32) -> Result<Self> {
+        let builder = tempfile::Builder::new().prefix("rewind-spill-").clone();
+        let dir = match parent {
+            Some(p) => builder.tempdir_in(p),
+            None => builder.tempdir(),
+        }
+        .map_err(|e| {
+            ReplayError::io(parent.map_or_else(std::env::temp_dir, Path::to_path_buf), e)
+        })?;
+        let files = (0..2 * buckets as usize)
+            .map(|_| Mutex::new(None))
+            .collect();
+        Ok(VersionSpill {
+            dir,
+            buckets,
+            files,
+        })
+    }
+
+    fn slot(&self, tier: Tier, bucket: u32) -> usize {
+        let t = match tier {
+            Tier::Base => 0,
+            Tier::Change => 1,
+        };
+        t * self.buckets as usize + bucket as usize
+    }
+
+    fn path(&self, tier: Tier, bucket: u32) -> PathBuf {
+        let name = match tier {
+            Tier::Base => "base",
+            Tier::Change => "changes",
+        };
+        self.dir.path().join(format!("{name}-{bucket:04}.rows"))
+    }
+
+    /// Appends encoded rows ([`RowBuffers`]) to a bucket's file.
+    pub fn append(&self, tier: Tier, bucket: u32, rows: &[u8]) -> Result<()> {
+        let path = || self.path(tier, bucket);
+        let mut file = self.files[self.slot(tier, bucket)]
+            .lock()
+            .expect("a spill file lock is never poisoned: writes do not panic");
+        let writer = match &mut *file {
+            Some(w) => w,
+            None => {
+                let f = File::create(path()).map_err(|e| ReplayError::io(path(), e))?;
+                file.insert(BufWriter::with_capacity(FILE_BUFFER, f))
+            }
+        };
+        writer
+            .write_all(rows)
+            .map_err(|e| ReplayError::io(path(), e))
+    }
+
+    /// Flushes every file; call once every append is done and before reading.
+    pub fn finish(&self) -> Result<()> {
+        for tier in [Tier::Base, Tier::Change] {
+            for bucket in 0..self.buckets {
+                let mut file = self.files[self.slot(tier, bucket)]
+                    .lock()
+                    .expect("a spill file lock is never poisoned: writes do not panic");
+                if let Some(mut w) = file.take() {
+                    w.flush()
+                        .map_err(|e| ReplayError::io(self.path(tier, bucket), e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a bucket's rows of one tier, as written, into `bytes` (emptied first; left empty
+    /// if none were written); returns the file's path for errors. (Removing each file once read
+    /// was tried: it moved the page-cache teardown into the folds and made them slower.)
+    pub fn read_into(&self, tier: Tier, bucket: u32, bytes: &mut Vec<u8>) -> Result<PathBuf> {
+        let path = self.path(tier, bucket);
+        bytes.clear();
+        match File::open(&path) {
+            Ok(mut f) => {
+                f.read_to_end(bytes)
+                    .map_err(|e| ReplayError::io(&path, e))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ReplayError::io(&path, e)),
+        }
+        Ok(path)
+    }
+}
+
+/// Bytes of encoded rows a decoding task holds before appending them to the spill files.
+pub const TASK_BUFFER: usize = 4 << 20;
+
+/// Bytes of a row besides its key, keys and image: four lengths, the event, the stamp, the hash
+/// and its flag, and room for a label and a sequence number.
+const ROW_OVERHEAD: usize = 4 * 4 + 1 + 8 + 5 + 64;
+
+/// One task's encoded rows, per bucket, until they are appended to the spill.
+#[derive(Debug)]
+pub struct RowBuffers {
+    buffers: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl RowBuffers {
+    /// Empty buffers for `buckets` buckets.
+    pub fn new(buckets: u32) -> Self {
+        RowBuffers {
+            buffers: vec![Vec::new(); buckets as usize],
+            bytes: 0,
+        }
+    }
+
+    /// The bucket count they were made for.
+    pub fn buckets(&self) -> u32 {
+        self.buffers.len() as u32
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Encodes `v` into `bucket`'s buffer.
+    pub fn push(&mut self, bucket: u32, v: &Version<'_>) {
+        let share = (TASK_BUFFER / self.buffers.len().max(1)).clamp(4 << 10, 256 << 10);
+        let out = &mut self.buffers[bucket as usize];
+        if out.capacity() == 0 {
+            // A bucket's share of the task's buffer up front, rather than doubling from a row.
+            out.reserve(share);
+        }
+        let before = out.len();
+        out.reserve(ROW_OVERHEAD + v.key.len() + v.keys.len() + v.new_image.map_or(0, str::len));
+        put_bytes(out, v.key);
+        put_bytes(out, v.keys.as_bytes());
+        put_bytes(out, v.stream_label.as_bytes());
+        put_bytes(out, v.sequence_number.as_bytes());
+        out.push(match v.event {
+            EventName::Insert => 0,
+            EventName::Modify => 1,
+            EventName::Remove => 2,
+        });
+        out.extend_from_slice(&v.stamp_ms.to_le_bytes());
+        match v.new_image {
+            Some(image) => put_bytes(out, image.as_bytes()),
+            None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+        }
+        match v.old_hash {
+            Some(h) => {
+                out.push(1);
+                out.extend_from_slice(&h.to_le_bytes());
+            }
+            None => out.extend_from_slice(&[0; 5]),
+        }
+        self.bytes += out.len() - before;
+    }
+
+    /// Appends every non-empty buffer to its bucket's file of `tier` and empties them.
+    pub fn drain_into(&mut self, spill: &VersionSpill, tier: Tier) -> Result<()> {
+        for (bucket, buf) in self.buffers.iter_mut().enumerate() {
+            if !buf.is_empty() {
+                spill.append(tier, bucket as u32, buf)?;
+                buf.clear();
+            }
+        }
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = u32::try_from(bytes.len()).expect("a DynamoDB item is far below 4 GiB");
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Decodes a bucket file's rows (`path` names it in errors), appending them to `out` with
+/// `tier`; every field borrows from `bytes`.
+pub fn decode<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    tier: Tier,
+    out: &mut Vec<Version<'a>>,
+) -> Result<()> {
+    let mut r = RowReader { bytes, at: 0 };
+    while r.at < bytes.len() {
+        let row_at = r.at;
+        let corrupt = |reason: &str| ReplayError::Invalid {
+            what: "spill file",
+            location: path.display().to_string(),
+            reason: format!("row at byte {row_at}: {reason} (the local disk changed it?)"),
+        };
+        let key = r.bytes().ok_or_else(|| corrupt("truncated key"))?;
+        let keys = r.text().ok_or_else(|| corrupt("bad keys"))?;
+        let stream_label = r.text().ok_or_else(|| corrupt("bad stream label"))?;
+        let sequence_number = r.text().ok_or_else(|| corrupt("bad sequence number"))?;
+        let event = match r.take(1).map(|b| b[0]) {
+            Some(0) => EventName::Insert,
+            Some(1) => EventName::Modify,
+            Some(2) => EventName::Remove,
+            _ => return Err(corrupt("bad event")),
+        };
+        let stamp_ms = r
+            .take(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .ok_or_else(|| corrupt("truncated stamp"))?;
+        let new_image = match r.peek_u32() {
+            Some(u32::MAX) => {
+                r.at += 4;
+                None
+            }
+            Some(_) => Some(r.text().ok_or_else(|| corrupt("bad new image"))?),
+            None => return Err(corrupt("truncated new image")),
+        };
+        let old_hash = match r.take(5) {
+            Some([0, ..]) => None,
+            Some([1, h @ ..]) => Some(u32::from_le_bytes(
+                h.try_into().expect("4 bytes after the flag"),
+            )),
+            _ => return Err(corrupt("bad old image hash")),
+        };
+        out.push(Version {
+            tier,
+            key,
+            keys,
+            stream_label,
+            sequence_number,
+            event,
+            stamp_ms,
+            new_image,
+            old_hash,
+        });
+    }
+    Ok(())
+}
+
+struct RowReader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> RowReader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let s = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+
+    fn peek_u32(&self) -> Option<u32> {
+        let b = self.bytes.get(self.at..self.at + 4)?;
+        Some(u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = self.peek_u32()? as usize;
+        self.at += 4;
+        self.take(len)
+    }
+
+    fn text(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.bytes()?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version<'a>(key: &'a [u8], image: Option<&'a str>, hash: Option<u32>) -> Version<'a> {
+        Version {
+            tier: Tier::Change,
+            key,
+            keys: r#"{"pk":{"S":"a"}}"#,
+            stream_label: "2026-12-05T00:00:00.000",
+            sequence_number: "000000000000000000000000000000000000000001",
+            event: if image.is_some() {
+                EventName::Modify
+            } else {
+                EventName::Remove
+            },
+            stamp_ms: -5,
+            new_image: image,
+            old_hash: hash,
+        }
+    }
+
+    #[test]
+    fn rows_come_back_as_written() {
+        let spill = VersionSpill::new(None, 4).unwrap();
+        let written = [
+            version(b"k1", Some("{\"é\":1}"), Some(7)),
+            version(b"", None, None),
+            version(&[0, 255], Some(""), Some(u32::MAX)),
+        ];
+        let mut buffers = RowBuffers::new(4);
+        for v in &written {
+            buffers.push(3, v);
+        }
+        buffers.drain_into(&spill, Tier::Change).unwrap();
+        buffers.push(3, &written[0]);
+        buffers.drain_into(&spill, Tier::Change).unwrap();
+        spill.finish().unwrap();
+        let mut bytes = Vec::new();
+        let path = spill.read_into(Tier::Change, 3, &mut bytes).unwrap();
+        let mut read = Vec::new();
+        decode(&path, &bytes, Tier::Change, &mut read).unwrap();
+        let show = |v: &[Version<'_>]| format!("{v:?}");
+        let mut expected = written.to_vec();
+        expected.push(written[0]);
+        assert_eq!(show(&read), show(&expected));
+        let mut base = vec![1];
+        spill.read_into(Tier::Base, 3, &mut base).unwrap();
+        assert!(base.is_empty());
+    }
+
+    #[test]
+    fn a_damaged_file_is_refused_naming_it_and_the_row() {
+        let mut buffers = RowBuffers::new(1);
+        buffers.push(0, &version(b"k1", Some("{}"), None));
+        let spill = VersionSpill::new(None, 1).unwrap();
+        buffers.drain_into(&spill, Tier::Change).unwrap();
+        spill.finish().unwrap();
+        let mut bytes = Vec::new();
+        let path = spill.read_into(Tier::Change, 0, &mut bytes).unwrap();
+        bytes.truncate(bytes.len() - 3);
+        let e = decode(&path, &bytes, Tier::Change, &mut Vec::new()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("changes-0000.rows"), "{text}");
+        assert!(text.contains("row at byte 0"), "{text}");
+    }
+}
