@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench -p rewind-compactor --bench storage_size             # 100k records
 //! REWIND_BENCH_RECORDS=30000 cargo bench -p rewind-compactor --bench storage_size
+//! REWIND_BENCH_BATCH=200 cargo bench -p rewind-cli --bench storage_size   # 1 s flushes at 200 writes/s
 //! ```
 //! The seeded e-commerce workload (rewind-workload, seed 42) at its default pace spans several
 //! hours, so compaction has finished hours to merge. Prints the figures; asserts only that the
@@ -18,7 +19,15 @@ use rewind_workload::{Workload, WorkloadConfig};
 use std::io::Write;
 use std::sync::Arc;
 
-const BATCH: usize = 1000;
+/// Records per capture batch; `REWIND_BENCH_BATCH` overrides it (200: what one-second flushes
+/// make of 200 writes/s).
+fn batch_size() -> usize {
+    std::env::var("REWIND_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1000)
+}
 
 fn gzip_lines(records: &[serde_json::Value]) -> u64 {
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
@@ -39,6 +48,7 @@ async fn change_log(store: &Store, table: &str) -> (u64, u64) {
 }
 
 fn main() {
+    let batch = batch_size();
     let total: usize = std::env::var("REWIND_BENCH_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -54,10 +64,10 @@ fn main() {
     let records: Vec<serde_json::Value> = workload.by_ref().take(total).collect();
     let json_bytes: u64 = records.iter().map(|r| r.to_string().len() as u64 + 1).sum();
     let peer_whole = gzip_lines(&records);
-    let peer_batches: u64 = records.chunks(BATCH).map(gzip_lines).sum();
+    let peer_batches: u64 = records.chunks(batch).map(gzip_lines).sum();
 
     let mut last_stamp_s = 0;
-    for chunk in records.chunks(BATCH) {
+    for chunk in records.chunks(batch) {
         last_stamp_s = chunk
             .iter()
             .filter_map(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_i64())
@@ -105,7 +115,7 @@ fn main() {
     println!("{total} stream records ({json_bytes} bytes as DynamoDB JSON lines, both images), workload seed 42");
     println!("  peer, gzip'd JSON lines, one file:            {peer_whole:>11} bytes  1.00");
     println!(
-        "  peer, gzip'd JSON lines, a file per {BATCH}:     {peer_batches:>11} bytes  {:.2}",
+        "  peer, gzip'd JSON lines, a file per {batch}:     {peer_batches:>11} bytes  {:.2}",
         ratio(peer_batches)
     );
     println!(
