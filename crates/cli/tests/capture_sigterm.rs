@@ -24,7 +24,16 @@ async fn sigterm_flushes_what_was_read_and_exits_0() {
 
     let child = Command::new(env!("CARGO_BIN_EXE_rewind"))
         .args([
-            "--output", "json", "capture", "--table", &table, "--store", &store_url,
+            "--output",
+            "json",
+            "capture",
+            "--table",
+            &table,
+            "--store",
+            &store_url,
+            // Records stay buffered until the stop (the default flushes them within a second).
+            "--max-batch-age",
+            "60s",
         ])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -50,7 +59,7 @@ async fn sigterm_flushes_what_was_read_and_exits_0() {
             .await
             .unwrap();
     }
-    // The poller reads within its 1 s idle sleep; its 5 s batch age has not passed.
+    // The poller reads within its 1 s idle sleep; their 60 s batch age has not passed.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let store = LocalStore::new(dir.path());
     let before = list_all(&store, &layout::changes_prefix(&table))
