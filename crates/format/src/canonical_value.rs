@@ -256,6 +256,23 @@ fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<()
     Ok(())
 }
 
+/// Items every canonical writer refuses: the text, the attribute path named, and a word of the
+/// reason (shared with [`crate::canonical_stream`]'s tests, which must refuse them alike).
+#[cfg(test)]
+pub(crate) const REFUSALS: &[(&str, &str, &str)] = &[
+    (
+        r#"{"a":{"M":{"b":{"L":[{"S":"x"},{"N":"1x"}]}}}}"#,
+        "a.b[1]",
+        "1x",
+    ),
+    (r#"{"a":{"X":"1"}}"#, "a", "not DynamoDB JSON"),
+    (r#"{"s":{"NS":["1","1.0"]}}"#, "s", "duplicate"),
+    (r#"{"s":{"SS":[]}}"#, "s", "empty SS"),
+    (r#"{"s":{"BS":["***"]}}"#, "s", "base64"),
+    (r#"{"s":{"S":"x","N":"1"}}"#, "s", "exactly one type"),
+    (r#"{"s":{"S":1}}"#, "s", "must be a string"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,19 +291,7 @@ mod tests {
 
     #[test]
     fn refusals_name_the_path() {
-        for (text, path, needle) in [
-            (
-                r#"{"a":{"M":{"b":{"L":[{"S":"x"},{"N":"1x"}]}}}}"#,
-                "a.b[1]",
-                "1x",
-            ),
-            (r#"{"a":{"X":"1"}}"#, "a", "not DynamoDB JSON"),
-            (r#"{"s":{"NS":["1","1.0"]}}"#, "s", "duplicate"),
-            (r#"{"s":{"SS":[]}}"#, "s", "empty SS"),
-            (r#"{"s":{"BS":["***"]}}"#, "s", "base64"),
-            (r#"{"s":{"S":"x","N":"1"}}"#, "s", "exactly one type"),
-            (r#"{"s":{"S":1}}"#, "s", "must be a string"),
-        ] {
+        for &(text, path, needle) in REFUSALS {
             let e = item_value_to_json(&serde_json::from_str(text).unwrap()).unwrap_err();
             assert_eq!(e.path, path, "{text}: {e}");
             assert!(e.reason.contains(needle), "{text}: {e}");

@@ -34,6 +34,42 @@ pub const MAX_DIGITS: usize = 38;
 /// zeros in the digits, i.e. scientific notation with one digit before the point. Equal values give
 /// equal text; different values give different text.
 pub fn canonical(text: &str) -> Result<String, NumberError> {
+    let parsed = analyse(text)?;
+    let Some((first, last)) = parsed.significant else {
+        return Ok("0".to_string());
+    };
+    // All digits, and the power of ten of the first significant one.
+    let digits: String = format!("{}{}", parsed.int_part, parsed.frac_part);
+    let significant = &digits[first..=last];
+    let point = parsed.int_part.len() as i64 - first as i64 - 1 + parsed.exp;
+    let (lead, tail) = significant.split_at(1);
+    let sign = if parsed.negative { "-" } else { "" };
+    Ok(if tail.is_empty() {
+        format!("{sign}{lead}E{point}")
+    } else {
+        format!("{sign}{lead}.{tail}E{point}")
+    })
+}
+
+/// Whether `text` is a DynamoDB number, with the same verdict and error as [`canonical`] but
+/// without building the canonical text. Capture checks every `N` of every image and needs the
+/// canonical text only for keys and number sets, so the check must not allocate.
+pub fn check(text: &str) -> Result<(), NumberError> {
+    analyse(text).map(|_| ())
+}
+
+/// A number taken apart: sign, the digits either side of the point, the exponent, and the span
+/// (first and last index into the int and fraction digits read as one string) of its
+/// significant digits, `None` for zero.
+struct Parsed<'a> {
+    negative: bool,
+    int_part: &'a str,
+    frac_part: &'a str,
+    exp: i64,
+    significant: Option<(usize, usize)>,
+}
+
+fn analyse(text: &str) -> Result<Parsed<'_>, NumberError> {
     let bad = |reason| NumberError {
         text: text.to_string(),
         reason,
@@ -69,23 +105,24 @@ pub fn canonical(text: &str) -> Result<String, NumberError> {
             e.parse().map_err(|_| bad("bad exponent"))?
         }
     };
-    // All digits, and the power of ten of the first one.
-    let digits: String = format!("{int_part}{frac_part}");
-    let leading = digits.len() - digits.trim_start_matches('0').len();
-    let significant = digits.trim_start_matches('0').trim_end_matches('0');
-    if significant.is_empty() {
-        return Ok("0".to_string());
+    let digits = || int_part.bytes().chain(frac_part.bytes());
+    let first = digits().position(|b| b != b'0');
+    let significant = first.map(|first| {
+        let total = int_part.len() + frac_part.len();
+        let trailing = digits().rev().position(|b| b != b'0').unwrap_or(0);
+        (first, total - 1 - trailing)
+    });
+    if let Some((first, last)) = significant {
+        if last - first + 1 > MAX_DIGITS {
+            return Err(bad("more than 38 significant digits"));
+        }
     }
-    if significant.len() > MAX_DIGITS {
-        return Err(bad("more than 38 significant digits"));
-    }
-    let point = int_part.len() as i64 - leading as i64 - 1 + exp;
-    let (first, tail) = significant.split_at(1);
-    let sign = if negative { "-" } else { "" };
-    Ok(if tail.is_empty() {
-        format!("{sign}{first}E{point}")
-    } else {
-        format!("{sign}{first}.{tail}E{point}")
+    Ok(Parsed {
+        negative,
+        int_part,
+        frac_part,
+        exp,
+        significant,
     })
 }
 
@@ -144,6 +181,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn check_gives_the_verdict_and_error_of_canonical(text in "[-+]?[0-9.]{0,45}([eE][-+]?[0-9]{0,8})?|\\PC{0,6}") {
+            prop_assert_eq!(check(&text), canonical(&text).map(|_| ()));
+        }
+
         #[test]
         fn scaling_by_powers_of_ten_keeps_the_value(d in "[1-9][0-9]{0,36}", shift in 0usize..20) {
             // d * 10^shift written two ways.

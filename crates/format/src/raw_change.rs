@@ -3,7 +3,7 @@
 //! records, so this is behind the `stream-records` feature.
 
 use crate::canonical_value::item_value_to_json;
-use crate::dynamodb_json::{item_to_json, validate_item};
+use crate::dynamodb_json::{item_to_json, validate_item, ValueError};
 use crate::error::ConvertError;
 use crate::key::encode_key;
 use crate::record::*;
@@ -22,24 +22,30 @@ pub(crate) struct RawChange<'a> {
     pub user_identity: Option<serde_json::Value>,
 }
 
-/// An image as it arrived: typed by the SDK (Streams API), or the DynamoDB JSON of a Lambda
-/// event, written canonically without building a typed tree ([`crate::item_value_to_json`]).
+/// An image as it arrived: typed by the SDK (Streams API), the DynamoDB JSON of a Lambda event
+/// parsed as a `Value` and written canonically without building a typed tree
+/// ([`crate::item_value_to_json`]), or already written canonically while the event's text was
+/// parsed ([`crate::from_lambda_record_json`]).
 #[derive(Debug, Clone)]
 pub(crate) enum Image<'a> {
     Typed(HashMap<String, AttributeValue>),
     /// `None`: absent or null.
     Json(Option<&'a serde_json::Value>),
+    /// `Ok(None)`: absent, null or without attributes.
+    Canonical(Result<Option<String>, ValueError>),
 }
 
 impl Image<'_> {
     /// The canonical text, checked; `None` when the image is absent or has no attributes.
-    fn canonical(&self, field: &str) -> Result<Option<String>, ConvertError> {
+    fn canonical(self, field: &str) -> Result<Option<String>, ConvertError> {
         let text = match self {
             Image::Typed(m) if m.is_empty() => return Ok(None),
-            Image::Typed(m) => validate_item(m).map(|()| item_to_json(m)),
+            Image::Typed(m) => validate_item(&m).map(|()| item_to_json(&m)),
             Image::Json(None) => return Ok(None),
             Image::Json(Some(v)) if v.as_object().is_some_and(|m| m.is_empty()) => return Ok(None),
             Image::Json(Some(v)) => item_value_to_json(v),
+            Image::Canonical(Ok(text)) => return Ok(text),
+            Image::Canonical(Err(e)) => Err(e),
         };
         text.map(Some)
             .map_err(|e| ConvertError::field(field, e.to_string()))

@@ -120,5 +120,9 @@ pub fn pad_sequence_number(seq: &str) -> Result<String, ConvertError> {
             format!("{seq:?} is not a decimal number of at most {SEQUENCE_WIDTH} digits"),
         ));
     }
-    Ok(format!("{trimmed:0>SEQUENCE_WIDTH$}"))
+    // Not `format!("{:0>40}")`: its padding writes one char at a time, on every record.
+    let mut padded = String::with_capacity(SEQUENCE_WIDTH);
+    padded.extend(std::iter::repeat_n('0', SEQUENCE_WIDTH - trimmed.len()));
+    padded.push_str(trimmed);
+    Ok(padded)
 }
