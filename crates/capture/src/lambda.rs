@@ -1,7 +1,8 @@
 //! The stream-consumer Lambda's logic, kept out of the binary so tests call it in-process.
 //!
-//! The event is taken as plain JSON, not as a typed `DynamoDbEvent`: one malformed record must
-//! be quarantined on its own, not fail the deserialisation of the whole batch (STACK.md). The
+//! The event is taken as its text ([`crate::lambda_event`]), not as a typed `DynamoDbEvent`: one
+//! malformed record must be quarantined on its own, not fail the deserialisation of the whole
+//! batch (STACK.md), and each record is converted from its own text without a tree. The
 //! event must come from a mapping with a tumbling window, because only then does Lambda name
 //! the shard (`shardId`), and capture needs the shard for its checkpoints and the watermark:
 //!
@@ -32,6 +33,7 @@ use crate::batch::{BatchFailure, ShardBatch};
 use crate::capturer::Capturer;
 use crate::error::CaptureError;
 use crate::input::StreamInput;
+use crate::lambda_event::StreamEvent;
 use crate::metrics::{self, InvocationStats};
 use rewind_format::StreamArn;
 use serde_json::{json, Map, Value};
@@ -42,7 +44,7 @@ const NEEDS_TUMBLING_WINDOW: &str = "Lambda names the shard only when the event 
      restore watermark: set TumblingWindowInSeconds > 0 (e.g. 60) on the event source mapping \
      (docs/OPERATIONS.md)";
 
-/// Handles one DynamoDB stream event (tumbling-window shape) and returns the Lambda response
+/// Handles one DynamoDB stream event (tumbling-window shape, as the payload's text) and returns the Lambda response
 /// with the invocation's stats for its metrics. `now_ms` is the ingestion time written into
 /// every row.
 ///
@@ -52,34 +54,23 @@ const NEEDS_TUMBLING_WINDOW: &str = "Lambda names the shard only when the event 
 /// `batchItemFailures` so Lambda retries from the first record not made durable.
 pub async fn handle_stream_event(
     capturer: &Capturer,
-    event: Value,
+    event: &str,
     now_ms: i64,
 ) -> Result<(Value, InvocationStats), CaptureError> {
-    let Value::Object(mut event) = event else {
-        return Err(CaptureError::Input(
-            "the Lambda event is not a JSON object: not a DynamoDB stream event".into(),
-        ));
-    };
-    let state = match event.remove("state") {
-        Some(Value::Object(state)) => state,
-        _ => Map::new(),
-    };
-    let records = match event.remove("Records") {
-        Some(Value::Array(records)) => records,
-        _ => {
-            return Err(CaptureError::Input(
-                "the Lambda event has no Records array: not a DynamoDB stream event".into(),
-            ))
-        }
-    };
+    handle_parsed(capturer, StreamEvent::parse(event)?, now_ms).await
+}
+
+async fn handle_parsed(
+    capturer: &Capturer,
+    event: StreamEvent<'_>,
+    now_ms: i64,
+) -> Result<(Value, InvocationStats), CaptureError> {
     let arn = event
-        .get("eventSourceARN")
-        .and_then(Value::as_str)
-        .or_else(|| records.first().and_then(record_arn))
-        .map(|arn| StreamArn::parse(arn).map_err(|e| CaptureError::Input(e.to_string())))
+        .arn_text()
+        .map(|arn| StreamArn::parse(&arn).map_err(|e| CaptureError::Input(e.to_string())))
         .transpose()?;
     let table = arn.as_ref().map(|a| a.table.clone()).unwrap_or_default();
-    let shard_id = match event.get("shardId").and_then(Value::as_str) {
+    let shard_id = match event.shard_id.as_ref().and_then(Value::as_str) {
         Some(shard) if !shard.is_empty() => shard.to_string(),
         _ => {
             let of = if table.is_empty() {
@@ -92,15 +83,18 @@ pub async fn handle_stream_event(
             )));
         }
     };
+    let StreamEvent {
+        records,
+        state,
+        window,
+        final_invoke,
+        ..
+    } = event;
     let mut stats = InvocationStats {
         table,
         ..InvocationStats::default()
     };
-    let window = event.get("window").cloned().unwrap_or_default();
-    let final_invoke = event
-        .get("isFinalInvokeForWindow")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let window = window.unwrap_or_default();
     tracing::debug!(
         table = %stats.table,
         shard = %shard_id,
@@ -124,7 +118,10 @@ pub async fn handle_stream_event(
         stream_label: arn.label.clone(),
         shard_id,
         parent_shard_id: None,
-        records: records.into_iter().map(StreamInput::Lambda).collect(),
+        records: records
+            .into_iter()
+            .map(|r| StreamInput::LambdaText(r.to_owned()))
+            .collect(),
         read_through_ms: None,
         shard_ended: false,
     };
@@ -187,17 +184,18 @@ pub async fn handle_stream_event(
     Ok((response(state, Some(from)), stats))
 }
 
-/// Runs one invocation: [`handle_stream_event`], then its metrics in one `PutMetricData`
-/// call (when a CloudWatch client is given), whether the batch succeeded or not. A metric that
-/// cannot be published is logged and does not fail the invocation: the records are durable.
+/// Runs one stream invocation: [`handle_stream_event`], then its metrics in one
+/// `PutMetricData` call (when a CloudWatch client is given), whether the batch succeeded or
+/// not. A metric that cannot be published is logged and does not fail the invocation: the
+/// records are durable.
 pub async fn invoke(
     capturer: &Capturer,
     cloudwatch: Option<&aws_sdk_cloudwatch::Client>,
-    event: Value,
+    event: StreamEvent<'_>,
     now_ms: i64,
 ) -> Result<Value, CaptureError> {
-    let table = event_table(&event).unwrap_or_default();
-    let (result, stats) = match handle_stream_event(capturer, event, now_ms).await {
+    let table = event.table().unwrap_or_default();
+    let (result, stats) = match handle_parsed(capturer, event, now_ms).await {
         Ok((response, stats)) => (Ok(response), stats),
         Err(error) => {
             tracing::error!(table = %table, %error, "invocation failed");
@@ -210,49 +208,6 @@ pub async fn invoke(
         }
     }
     result
-}
-
-/// The table a scheduled probe names: `{"action": "probe", "table": T}`, `None` for any
-/// other event (a stream batch). Lambda is never invoked for a shard with no new records, so its
-/// read-through stops and the watermark with it; an EventBridge rule invoking this function with
-/// that input (every few minutes) lets the watermark move on an idle table
-/// ([`crate::poller::probe_stale_shards`]).
-pub fn probe_request(event: &Value) -> Result<Option<String>, CaptureError> {
-    match event.get("action").and_then(Value::as_str) {
-        None => Ok(None),
-        Some("probe") => event
-            .get("table")
-            .and_then(Value::as_str)
-            .map(|t| Some(t.to_string()))
-            .ok_or_else(|| {
-                CaptureError::Input(
-                    "probe event without \"table\": give the rule the input {\"action\": \"probe\", \"table\": \"<name>\"}".into(),
-                )
-            }),
-        Some(other) => Err(CaptureError::Input(format!(
-            "unknown action {other:?}: the capture Lambda takes stream batches and {{\"action\": \"probe\", \"table\": T}}"
-        ))),
-    }
-}
-
-/// The source table an event names (top-level or first record's `eventSourceARN`), for
-/// metrics and messages about an event that could not be handled.
-pub fn event_table(event: &Value) -> Option<String> {
-    let arn = event
-        .get("eventSourceARN")
-        .and_then(Value::as_str)
-        .or_else(|| {
-            event
-                .get("Records")
-                .and_then(Value::as_array)
-                .and_then(|r| r.first())
-                .and_then(record_arn)
-        })?;
-    StreamArn::parse(arn).ok().map(|a| a.table)
-}
-
-fn record_arn(record: &Value) -> Option<&str> {
-    record.get("eventSourceARN").and_then(Value::as_str)
 }
 
 /// The sequence number of the record at `index`, or of the nearest earlier record that has one.
@@ -302,19 +257,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn probe_events_name_their_table_and_other_actions_are_refused() {
-        assert_eq!(
-            probe_request(&json!({"action": "probe", "table": "shop"})).unwrap(),
-            Some("shop".to_string())
-        );
-        assert_eq!(probe_request(&json!({"Records": []})).unwrap(), None);
-        let err = probe_request(&json!({"action": "probe"})).unwrap_err();
-        assert!(err.to_string().contains("without \"table\""), "{err}");
-        let err = probe_request(&json!({"action": "compact", "table": "shop"})).unwrap_err();
-        assert!(err.to_string().contains("unknown action"), "{err}");
-    }
-
-    #[test]
     fn failed_invocations_report_a_type_per_cause() {
         let typed = |e: CaptureError| lambda_runtime::Diagnostic::from(e).error_type;
         assert_eq!(
@@ -341,22 +283,6 @@ mod tests {
             "Rewind.StoreError",
             "a catalog store failure is a store failure"
         );
-    }
-
-    #[test]
-    fn table_from_top_level_or_first_record() {
-        let arn =
-            "arn:aws:dynamodb:us-east-1:123456789012:table/shop/stream/2026-11-26T06:00:00.000";
-        assert_eq!(
-            event_table(&json!({"eventSourceARN": arn})).as_deref(),
-            Some("shop")
-        );
-        assert_eq!(
-            event_table(&json!({"Records": [{"eventSourceARN": arn}]})).as_deref(),
-            Some("shop")
-        );
-        assert_eq!(event_table(&json!({"Records": []})), None);
-        assert_eq!(event_table(&json!({"eventSourceARN": "nope"})), None);
     }
 
     #[test]

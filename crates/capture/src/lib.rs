@@ -13,6 +13,7 @@ mod capturer;
 mod error;
 mod input;
 pub mod lambda;
+pub mod lambda_event;
 pub mod lineage;
 pub mod metrics;
 pub mod poller;

@@ -41,7 +41,9 @@ async fn the_lambda_saves_the_description_once_and_again_when_it_changes() {
             tumbling_window_event(&records, shard, &stream_arn, (0, 60), serde_json::json!({}));
         let capturer = &capturer;
         async move {
-            let (response, _) = handle_stream_event(capturer, event, now_ms).await.unwrap();
+            let (response, _) = handle_stream_event(capturer, &event.to_string(), now_ms)
+                .await
+                .unwrap();
             assert_eq!(response["batchItemFailures"], serde_json::json!([]));
         }
     };

@@ -11,6 +11,7 @@
 //! - `no_shard_id.json`: an event from a mapping without a tumbling window.
 
 use rewind_capture::lambda::{handle_stream_event, invoke};
+use rewind_capture::lambda_event::StreamEvent;
 use rewind_capture::{CaptureError, CaptureOptions, Capturer};
 use rewind_catalog::{claim_table, layout};
 use rewind_catalog::{list_quarantined, load_checkpoint};
@@ -127,7 +128,7 @@ fn retry_from(seq: &str) -> Value {
 async fn a_normal_batch_is_captured_losslessly() {
     let (_dir, store) = local();
     let event = fixture(BATCH);
-    let (response, stats) = handle_stream_event(&capturer(&store), event.clone(), NOW)
+    let (response, stats) = handle_stream_event(&capturer(&store), &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, clean_response());
@@ -220,7 +221,7 @@ async fn a_normal_batch_is_captured_losslessly() {
 async fn a_ttl_deletion_keeps_its_user_identity() {
     let (_dir, store) = local();
     let event = fixture(TTL);
-    let (response, stats) = handle_stream_event(&capturer(&store), event.clone(), NOW)
+    let (response, stats) = handle_stream_event(&capturer(&store), &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, clean_response());
@@ -249,7 +250,7 @@ async fn an_unconvertible_record_is_quarantined_and_the_rest_captured() {
     let (_dir, store) = local();
     let event = fixture(UNCONVERTIBLE);
     let seqs = sequence_numbers(&event);
-    let (response, stats) = handle_stream_event(&capturer(&store), event.clone(), NOW)
+    let (response, stats) = handle_stream_event(&capturer(&store), &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, clean_response(), "a bad record is not a retry");
@@ -304,7 +305,7 @@ async fn a_transient_store_failure_mid_batch_reports_the_first_record_not_durabl
     let event = fixture(BATCH);
     let seqs = sequence_numbers(&event);
 
-    let (response, stats) = handle_stream_event(&capturer, event.clone(), NOW)
+    let (response, stats) = handle_stream_event(&capturer, &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, retry_from(&seqs[3]));
@@ -331,7 +332,7 @@ async fn a_transient_store_failure_mid_batch_reports_the_first_record_not_durabl
 
     // Lambda retries from the reported record.
     let retry = records_from(&event, 3);
-    let (response, stats) = handle_stream_event(&capturer, retry, NOW + 1_000)
+    let (response, stats) = handle_stream_event(&capturer, &retry.to_string(), NOW + 1_000)
         .await
         .unwrap();
     assert_eq!(response, clean_response());
@@ -364,11 +365,11 @@ async fn any_failed_write_then_an_identical_retry_leaves_no_gap_and_no_duplicate
             Arc::new(FaultyStore::new(inner.clone()).fail_nth(Op::Put, nth, FaultKind::Transient));
         let store: Store = faulty.clone();
         let capturer = capturer(&store);
-        let (response, _) = handle_stream_event(&capturer, event.clone(), NOW)
+        let (response, _) = handle_stream_event(&capturer, &event.to_string(), NOW)
             .await
             .unwrap();
         assert_eq!(response, retry_from(&seqs[retry_at]), "{what}");
-        let (response, stats) = handle_stream_event(&capturer, event.clone(), NOW + 60_000)
+        let (response, stats) = handle_stream_event(&capturer, &event.to_string(), NOW + 60_000)
             .await
             .unwrap();
         assert_eq!(response, clean_response(), "{what}");
@@ -397,13 +398,13 @@ async fn a_throttled_table_claim_retries_the_whole_batch() {
     ));
     let capturer = capturer(&store);
     let event = fixture(BATCH);
-    let (response, stats) = handle_stream_event(&capturer, event.clone(), NOW)
+    let (response, stats) = handle_stream_event(&capturer, &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, retry_from(&sequence_numbers(&event)[0]));
     assert_eq!((stats.records_captured, stats.failed_batches), (0, 1));
     assert!(list_all(inner.as_ref(), "").await.unwrap().is_empty());
-    let (response, _) = handle_stream_event(&capturer, event.clone(), NOW)
+    let (response, _) = handle_stream_event(&capturer, &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, clean_response());
@@ -421,7 +422,7 @@ async fn a_failed_quarantine_write_reports_the_unconvertible_record() {
     let capturer = capturer(&store);
     let event = fixture(UNCONVERTIBLE);
     let seqs = sequence_numbers(&event);
-    let (response, _) = handle_stream_event(&capturer, event.clone(), NOW)
+    let (response, _) = handle_stream_event(&capturer, &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, retry_from(&seqs[1]));
@@ -429,9 +430,10 @@ async fn a_failed_quarantine_write_reports_the_unconvertible_record() {
         .await
         .unwrap()
         .is_empty());
-    let (response, stats) = handle_stream_event(&capturer, records_from(&event, 1), NOW)
-        .await
-        .unwrap();
+    let (response, stats) =
+        handle_stream_event(&capturer, &records_from(&event, 1).to_string(), NOW)
+            .await
+            .unwrap();
     assert_eq!(response, clean_response());
     assert_eq!((stats.records_captured, stats.quarantined), (1, 1));
     assert_eq!(
@@ -452,12 +454,12 @@ async fn the_same_batch_delivered_twice_rewrites_the_same_objects() {
     let (_dir, store) = local();
     let capturer = capturer(&store);
     let event = fixture(BATCH);
-    let (first, _) = handle_stream_event(&capturer, event.clone(), NOW)
+    let (first, _) = handle_stream_event(&capturer, &event.to_string(), NOW)
         .await
         .unwrap();
     let keys = change_keys(store.as_ref()).await;
     // Redelivered a minute later (another ingestion time inside the rows, same names).
-    let (second, stats) = handle_stream_event(&capturer, event.clone(), NOW + 60_000)
+    let (second, stats) = handle_stream_event(&capturer, &event.to_string(), NOW + 60_000)
         .await
         .unwrap();
     assert_eq!(first, clean_response());
@@ -472,7 +474,7 @@ async fn a_permanent_store_failure_fails_the_invocation() {
     let (_dir, inner) = local();
     let store: Store =
         Arc::new(FaultyStore::new(inner.clone()).fail_nth(Op::Put, 2, FaultKind::Permanent));
-    let error = handle_stream_event(&capturer(&store), fixture(BATCH), NOW)
+    let error = handle_stream_event(&capturer(&store), &fixture(BATCH).to_string(), NOW)
         .await
         .unwrap_err();
     assert!(!error.is_retryable());
@@ -484,7 +486,7 @@ async fn a_permanent_store_failure_fails_the_invocation() {
 #[tokio::test]
 async fn an_event_without_a_shard_id_is_refused_naming_the_missing_setting() {
     let (_dir, store) = local();
-    let error = handle_stream_event(&capturer(&store), fixture(NO_SHARD), NOW)
+    let error = handle_stream_event(&capturer(&store), &fixture(NO_SHARD).to_string(), NOW)
         .await
         .unwrap_err();
     assert!(matches!(error, CaptureError::Input(_)), "{error:?}");
@@ -494,15 +496,15 @@ async fn an_event_without_a_shard_id_is_refused_naming_the_missing_setting() {
     }
     assert!(list_all(store.as_ref(), "").await.unwrap().is_empty());
     // Through the whole invocation too (metrics off): the Lambda fails.
-    assert!(invoke(&capturer(&store), None, fixture(NO_SHARD), NOW)
-        .await
-        .is_err());
+    let text = fixture(NO_SHARD).to_string();
+    let event = StreamEvent::parse(&text).unwrap();
+    assert!(invoke(&capturer(&store), None, event, NOW).await.is_err());
 }
 
 #[tokio::test]
 async fn a_keys_only_stream_is_refused_naming_the_view_type() {
     let (_dir, store) = local();
-    let error = handle_stream_event(&capturer(&store), fixture(KEYS_ONLY), NOW)
+    let error = handle_stream_event(&capturer(&store), &fixture(KEYS_ONLY).to_string(), NOW)
         .await
         .unwrap_err();
     assert!(
@@ -534,7 +536,7 @@ async fn a_prefix_owned_by_another_table_is_refused() {
     )
     .await
     .unwrap();
-    let error = handle_stream_event(&capturer(&store), fixture(BATCH), NOW)
+    let error = handle_stream_event(&capturer(&store), &fixture(BATCH).to_string(), NOW)
         .await
         .unwrap_err();
     assert!(
@@ -550,7 +552,7 @@ async fn a_prefix_owned_by_another_table_is_refused() {
 #[tokio::test]
 async fn the_table_is_claimed_with_its_arn() {
     let (_dir, store) = local();
-    handle_stream_event(&capturer(&store), fixture(BATCH), NOW)
+    handle_stream_event(&capturer(&store), &fixture(BATCH).to_string(), NOW)
         .await
         .unwrap();
     let owner = rewind_catalog::read_owner(store.as_ref(), TABLE)
@@ -563,9 +565,10 @@ async fn the_table_is_claimed_with_its_arn() {
 #[tokio::test]
 async fn an_end_of_window_event_without_records_returns_its_state() {
     let (_dir, store) = local();
-    let (response, stats) = handle_stream_event(&capturer(&store), fixture(WINDOW_END), NOW)
-        .await
-        .unwrap();
+    let (response, stats) =
+        handle_stream_event(&capturer(&store), &fixture(WINDOW_END).to_string(), NOW)
+            .await
+            .unwrap();
     assert_eq!(
         response,
         json!({"state": {"captured": "6"}, "batchItemFailures": []})
@@ -580,12 +583,12 @@ async fn state_is_passed_through_and_a_null_state_becomes_empty() {
     let (_dir, store) = local();
     let mut event = fixture(BATCH);
     event["state"] = json!({"k": "v"});
-    let (response, _) = handle_stream_event(&capturer(&store), event.clone(), NOW)
+    let (response, _) = handle_stream_event(&capturer(&store), &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response["state"], json!({"k": "v"}));
     event["state"] = Value::Null;
-    let (response, _) = handle_stream_event(&capturer(&store), event, NOW)
+    let (response, _) = handle_stream_event(&capturer(&store), &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(response, clean_response());
@@ -602,7 +605,7 @@ async fn events_that_are_not_stream_events_are_refused() {
             "not a DynamoDB stream ARN",
         ),
     ] {
-        let error = handle_stream_event(&capturer(&store), event, NOW)
+        let error = handle_stream_event(&capturer(&store), &event.to_string(), NOW)
             .await
             .unwrap_err();
         assert!(error.to_string().contains(needle), "{needle}: {error}");
@@ -624,7 +627,9 @@ async fn a_metrics_failure_does_not_fail_the_invocation() {
     let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(config);
     let (_dir, store) = local();
     let event = fixture(BATCH);
-    let response = invoke(&capturer(&store), Some(&cloudwatch), event.clone(), NOW)
+    let text = event.to_string();
+    let parsed = StreamEvent::parse(&text).unwrap();
+    let response = invoke(&capturer(&store), Some(&cloudwatch), parsed, NOW)
         .await
         .unwrap();
     assert_eq!(response, clean_response());
@@ -662,7 +667,7 @@ async fn a_record_of_another_table_in_the_batch_is_quarantined() {
     event["Records"][2]["eventSourceARN"] = json!(
         "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-26T06:00:00.000"
     );
-    let (response, stats) = handle_stream_event(&capturer(&store), event.clone(), NOW)
+    let (response, stats) = handle_stream_event(&capturer(&store), &event.to_string(), NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -703,10 +708,13 @@ async fn a_new_image_stream_is_captured_and_an_old_image_stream_refused() {
         event
     };
     let (_dir, store) = local();
-    let (response, stats) =
-        handle_stream_event(&capturer(&store), with_view("NEW_IMAGE", "OldImage"), NOW)
-            .await
-            .unwrap();
+    let (response, stats) = handle_stream_event(
+        &capturer(&store),
+        &with_view("NEW_IMAGE", "OldImage").to_string(),
+        NOW,
+    )
+    .await
+    .unwrap();
     assert_eq!(response, clean_response());
     assert_eq!((stats.records_captured, stats.quarantined), (6, 0));
     let rows = rows(store.as_ref()).await;
@@ -718,9 +726,13 @@ async fn a_new_image_stream_is_captured_and_an_old_image_stream_refused() {
     assert!(remove.keys.contains("USER#u1"), "{remove:?}");
 
     let (_dir, store) = local();
-    let error = handle_stream_event(&capturer(&store), with_view("OLD_IMAGE", "NewImage"), NOW)
-        .await
-        .unwrap_err();
+    let error = handle_stream_event(
+        &capturer(&store),
+        &with_view("OLD_IMAGE", "NewImage").to_string(),
+        NOW,
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             error,

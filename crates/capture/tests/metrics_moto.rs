@@ -8,9 +8,9 @@
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{DimensionFilter, Statistic};
 use rewind_capture::lambda::invoke;
+use rewind_capture::lambda_event::StreamEvent;
 use rewind_capture::metrics::{names, NAMESPACE, TABLE_DIMENSION};
 use rewind_capture::{CaptureOptions, Capturer};
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 const BATCH: &str = include_str!("fixtures/tumbling_batch.json");
@@ -28,9 +28,9 @@ async fn moto_sdk() -> aws_config::SdkConfig {
 
 /// A fixture event rewritten to name `table` instead of `shop`, so this test's metrics do not
 /// mix with any other test's in the shared moto server.
-fn event_for(fixture: &str, table: &str) -> Value {
-    let text = fixture.replace(":table/shop/stream/", &format!(":table/{table}/stream/"));
-    serde_json::from_str(&text).expect("fixtures are JSON")
+/// The fixture's text with the table renamed: what the Lambda runtime would hand over.
+fn event_for(fixture: &str, table: &str) -> String {
+    fixture.replace(":table/shop/stream/", &format!(":table/{table}/stream/"))
 }
 
 async fn statistic(
@@ -117,7 +117,7 @@ async fn invocations_publish_metrics_that_cloudwatch_returns_by_table() {
     let clean = invoke(
         &capturer,
         Some(&cloudwatch),
-        event_for(BATCH, &table),
+        StreamEvent::parse(&event_for(BATCH, &table)).expect("a stream event"),
         now_ms,
     )
     .await
@@ -126,7 +126,7 @@ async fn invocations_publish_metrics_that_cloudwatch_returns_by_table() {
     invoke(
         &capturer,
         Some(&cloudwatch),
-        event_for(UNCONVERTIBLE, &table),
+        StreamEvent::parse(&event_for(UNCONVERTIBLE, &table)).expect("a stream event"),
         now_ms,
     )
     .await
@@ -134,7 +134,7 @@ async fn invocations_publish_metrics_that_cloudwatch_returns_by_table() {
     let refused = invoke(
         &capturer,
         Some(&cloudwatch),
-        event_for(KEYS_ONLY, &table),
+        StreamEvent::parse(&event_for(KEYS_ONLY, &table)).expect("a stream event"),
         now_ms,
     )
     .await

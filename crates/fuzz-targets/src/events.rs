@@ -2,7 +2,10 @@
 
 use crate::scratch::Scratch;
 use rewind_capture::{CaptureOptions, Capturer};
-use rewind_format::{encode_key, from_lambda_record, item_from_json, ConvertOptions, StreamArn};
+use rewind_format::{
+    encode_key, from_lambda_record, from_lambda_record_json, item_from_json, ConvertOptions,
+    StreamArn,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -13,6 +16,7 @@ pub fn lambda_record(data: &[u8]) {
         return;
     };
     // Inputs that are whole events are taken record by record.
+    let is_event = value.get("Records").and_then(Value::as_array).is_some();
     let records = match value.get("Records").and_then(Value::as_array) {
         Some(records) => records.clone(),
         None => vec![value],
@@ -24,7 +28,24 @@ pub fn lambda_record(data: &[u8]) {
         },
     ] {
         for record in &records {
-            let Ok(change) = from_lambda_record(record, "shardId-fuzz", 0, &options) else {
+            let converted = from_lambda_record(record, "shardId-fuzz", 0, &options);
+            // The text path (what the capture Lambda runs) answers exactly as the Value path:
+            // on the input's own text (names in any order, repeated, escaped) when it is one
+            // record, and on each record written out again.
+            if !is_event {
+                let text = std::str::from_utf8(data).expect("parsed as JSON, so UTF-8");
+                assert_eq!(
+                    from_lambda_record_json(text, "shardId-fuzz", 0, &options),
+                    converted,
+                    "text path differs on {text}"
+                );
+            }
+            assert_eq!(
+                from_lambda_record_json(&record.to_string(), "shardId-fuzz", 0, &options),
+                converted,
+                "text path differs on {record}"
+            );
+            let Ok(change) = converted else {
                 continue;
             };
             let keys = item_from_json(&change.keys)
@@ -46,7 +67,10 @@ pub fn lambda_record(data: &[u8]) {
 /// answers with no `batchItemFailures`, every record is accounted for: captured or quarantined,
 /// and every captured record's sequence number is in a change file in the store.
 pub fn lambda_batch(data: &[u8]) {
-    let Ok(event) = serde_json::from_slice::<Value>(data) else {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(event) = serde_json::from_str::<Value>(text) else {
         return;
     };
     let scratch = Scratch::get();
@@ -67,9 +91,10 @@ pub fn lambda_batch(data: &[u8]) {
         .and_then(Value::as_str)
         .unwrap_or("shardId-fuzz")
         .to_string();
+    // The handler reads the text itself, as the Lambda does; the checks below read it parsed.
     let Ok((response, stats)) = scratch.block_on(rewind_capture::lambda::handle_stream_event(
         &capturer,
-        event,
+        text,
         1_800_000_000_000,
     )) else {
         return;

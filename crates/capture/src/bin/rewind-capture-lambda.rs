@@ -6,8 +6,9 @@
 //! the event source mapping it needs are in docs/OPERATIONS.md.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use rewind_capture::lambda_event::Invocation;
 use rewind_capture::{lambda, CaptureOptions, Capturer};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -26,9 +27,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::info!(store = %url, "rewind capture Lambda ready");
 
     let (capturer, cloudwatch, dynamodb, streams) = (&capturer, &cloudwatch, &dynamodb, &streams);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    // The payload stays text: records are converted from it without building a JSON tree.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        if let Some(table) = lambda::probe_request(&event.payload).map_err(Diagnostic::from)? {
+        let stream = match Invocation::parse(event.payload.get()).map_err(Diagnostic::from)? {
+            Invocation::Stream(stream) => stream,
+            Invocation::Probe { table } => {
             let report = rewind_capture::poller::probe_stale_shards(
                 capturer.store().as_ref(),
                 dynamodb,
@@ -41,8 +45,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .map_err(Diagnostic::from)?;
             tracing::info!(table = %table, advanced = ?report.advanced, behind = ?report.behind, "idle shards probed");
             return Ok(serde_json::to_value(report).expect("reports serialise"));
-        }
-        lambda::invoke(capturer, Some(cloudwatch), event.payload, now_ms)
+            }
+        };
+        lambda::invoke(capturer, Some(cloudwatch), stream, now_ms)
             .await
             .map_err(Diagnostic::from)
     }))
