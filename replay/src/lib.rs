@@ -21,6 +21,7 @@ pub mod folded;
 pub mod history;
 pub mod inventory;
 pub mod journal;
+mod malloc_threshold;
 pub mod plan;
 pub mod reconstruct;
 pub mod restore;

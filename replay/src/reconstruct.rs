@@ -18,7 +18,6 @@ use futures::{StreamExt, TryStreamExt};
 use rewind_format::bucket_of;
 use rewind_format::{ChangeFileReader, VersionColumns, VERSION_COLUMNS};
 use rewind_store::Store;
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::PathBuf;
@@ -94,6 +93,7 @@ where
     F: Fn(u32, Vec<LiveItem>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<()>> + Send,
 {
+    crate::malloc_threshold::raise_once();
     let dir = Arc::new(VersionSpill::new(opts.spill_dir.as_deref(), plan.buckets)?);
     let counters = Arc::new(Counters::default());
     // A base split into the plan's buckets is folded file by file in place; otherwise its rows
@@ -243,12 +243,7 @@ fn route_file(
     spill: &VersionSpill,
     counters: &Counters,
 ) -> Result<()> {
-    let Route {
-        tier,
-        range,
-        buckets,
-        ..
-    } = *route;
+    let Route { tier, range, .. } = *route;
     // Only the columns the fold reads are decoded (and spilled): not old images, shards,
     // identities or ingest times.
     let reader = ChangeFileReader::open_columns(object, bytes, VERSION_COLUMNS)?;
@@ -264,24 +259,13 @@ fn route_file(
         counters.pruned.fetch_add(1, Ordering::Relaxed);
         return Ok(());
     }
-    ROW_BUFFERS.with_borrow_mut(|kept| {
-        let mut rows = match kept.take() {
-            Some(rows) if rows.buckets() == buckets => rows,
-            _ => RowBuffers::new(buckets),
-        };
-        let routed = route_batches(object, reader, route, &mut rows, spill, counters);
-        // Kept only empty (every row appended): after an error they may hold a file's rows.
-        if routed.is_ok() {
-            *kept = Some(rows);
-        }
-        routed
-    })
-}
-
-thread_local! {
-    /// A decoding thread's row buffers, kept from file to file: allocating them per file cost
-    /// a page fault per 4 KiB touched, a third more system time.
-    static ROW_BUFFERS: RefCell<Option<RowBuffers>> = const { RefCell::new(None) };
+    let mut rows = spill.row_buffers();
+    let routed = route_batches(object, reader, route, &mut rows, spill, counters);
+    // Returned only empty (every row appended): after an error they may hold a file's rows.
+    if routed.is_ok() {
+        spill.return_row_buffers(rows);
+    }
+    routed
 }
 
 fn route_batches(
@@ -401,14 +385,19 @@ fn fold_bucket(
         .iter()
         .map(|(tier, batch)| Ok((*tier, VersionColumns::new(object, batch)?)))
         .collect::<Result<Vec<_>>>()?;
-    let (mut base, mut changes) = (Vec::new(), Vec::new());
-    let base_path = spill.read_into(Tier::Base, bucket, &mut base)?;
-    let changes_path = spill.read_into(Tier::Change, bucket, &mut changes)?;
-    let mut versions = Vec::with_capacity(views.iter().map(|(_, v)| v.len()).sum());
-    for (tier, v) in &views {
-        versions.extend((0..v.len()).map(|r| Version::of_row(*tier, v, r)));
-    }
-    decode(&base_path, &base, Tier::Base, &mut versions)?;
-    decode(&changes_path, &changes, Tier::Change, &mut versions)?;
-    fold_versions(&mut versions, whole_life)
+    let (mut base, mut changes) = (spill.read_buffer(), spill.read_buffer());
+    let folded = (|| {
+        let base_path = spill.read_into(Tier::Base, bucket, &mut base)?;
+        let changes_path = spill.read_into(Tier::Change, bucket, &mut changes)?;
+        let mut versions = Vec::with_capacity(views.iter().map(|(_, v)| v.len()).sum());
+        for (tier, v) in &views {
+            versions.extend((0..v.len()).map(|r| Version::of_row(*tier, v, r)));
+        }
+        decode(&base_path, &base, Tier::Base, &mut versions)?;
+        decode(&changes_path, &changes, Tier::Change, &mut versions)?;
+        fold_versions(&mut versions, whole_life)
+    })();
+    spill.return_read_buffer(base);
+    spill.return_read_buffer(changes);
+    folded
 }
