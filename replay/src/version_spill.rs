@@ -173,6 +173,36 @@ impl VersionSpill {
     }
 }
 
+impl Drop for VersionSpill {
+    /// Removes the bucket files on as many threads as there are cores before the directory
+    /// goes: freeing their page cache is kernel work (0.17 s for the 750 MB of the 1.17M-row
+    /// benchmark) that the directory's own removal did on one thread, at the very end, with the
+    /// other cores idle. (Removing each file as soon as its bucket was read made the folds as
+    /// much slower as the end got faster.)
+    fn drop(&mut self) {
+        let paths: Vec<PathBuf> = [Tier::Base, Tier::Change]
+            .into_iter()
+            .flat_map(|tier| (0..self.buckets).map(move |b| (tier, b)))
+            .map(|(tier, bucket)| self.path(tier, bucket))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, paths.len().max(1));
+        std::thread::scope(|scope| {
+            for first in 0..threads {
+                // Every thread-th file, so each thread gets its share of both tiers.
+                let mine = paths.iter().skip(first).step_by(threads);
+                scope.spawn(move || {
+                    for path in mine {
+                        // What is left (a failure here) goes with the directory's removal.
+                        let _ = std::fs::remove_file(path);
+                    }
+                });
+            }
+        });
+    }
+}
+
 /// Bytes of encoded rows a decoding task holds before appending them to the spill files.
 pub const TASK_BUFFER: usize = 4 << 20;
 
