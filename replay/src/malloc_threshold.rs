@@ -8,8 +8,9 @@
 //! block is freed first was an accident of the code around it: with the spill's buffers
 //! pooled, Parquet's page buffers (about 1 MiB decompressed) were each mapped and unmapped,
 //! 450k page faults and half a second of system time per dry run of the 1.17M-row benchmark
-//! instead of 40k; with a 16 MiB spill read buffer freed first, the threshold went to 16 MiB
-//! and the arenas held the freed megabytes (peak RSS 1.6x from 100k to 1M items). 4 MiB is
+//! instead of 40–50k; with fresh multi-megabyte spill read buffers freed first, the threshold
+//! rose to their size and the arenas kept what they freed (with per-thread row buffers, the
+//! 100k-to-1M peak RSS ratio was 1.56–1.66x). 4 MiB is
 //! above the page buffers and below the spill buffers (which are pooled, not freed): measured
 //! in docs/BENCHMARKS.md. The workspace forbids `unsafe`, which `mallopt` would need, and an
 //! environment variable would have to be set before the process starts. Under another
