@@ -36,11 +36,36 @@ pub struct VersionSpill {
     /// per 4 KiB touched (a third more system time); keeping them per thread kept one set per
     /// thread the blocking pool ever decoded on, which grew with the length of the run (the
     /// 1M-item store's peak heap held seven). Here there are never more than tasks in flight.
-    idle_buffers: Mutex<Vec<RowBuffers>>,
+    idle_buffers: Idle<RowBuffers>,
     /// Read buffers between folds, for the same reasons: a bucket's file is megabytes, and
     /// each fresh buffer both faults its pages in and, freed, raises glibc's mmap threshold so
     /// the next ones fragment its arenas.
-    idle_reads: Mutex<Vec<Vec<u8>>>,
+    idle_reads: Idle<Vec<u8>>,
+}
+
+/// Buffers lent out and taken back: never more of them than were in use at once.
+#[derive(Debug)]
+struct Idle<T>(Mutex<Vec<T>>);
+
+impl<T> Idle<T> {
+    fn new() -> Self {
+        Idle(Mutex::new(Vec::new()))
+    }
+
+    fn take(&self, make: impl FnOnce() -> T) -> T {
+        self.0
+            .lock()
+            .expect("the idle buffers' lock is never poisoned")
+            .pop()
+            .unwrap_or_else(make)
+    }
+
+    fn give(&self, buffer: T) {
+        self.0
+            .lock()
+            .expect("the idle buffers' lock is never poisoned")
+            .push(buffer);
+    }
 }
 
 impl VersionSpill {
@@ -62,8 +87,8 @@ impl VersionSpill {
             dir,
             buckets,
             files,
-            idle_buffers: Mutex::new(Vec::new()),
-            idle_reads: Mutex::new(Vec::new()),
+            idle_buffers: Idle::new(),
+            idle_reads: Idle::new(),
         })
     }
 
@@ -85,40 +110,26 @@ impl VersionSpill {
 
     /// Empty row buffers for a decoding task: an idle set if there is one.
     pub fn row_buffers(&self) -> RowBuffers {
-        self.idle_buffers
-            .lock()
-            .expect("the idle buffers' lock is never poisoned")
-            .pop()
-            .unwrap_or_else(|| RowBuffers::new(self.buckets))
+        self.idle_buffers.take(|| RowBuffers::new(self.buckets))
     }
 
     /// Takes a task's buffers back for the next task; they must be empty (drained).
     pub fn return_row_buffers(&self, rows: RowBuffers) {
         debug_assert_eq!(rows.bytes(), 0, "returned row buffers hold no rows");
-        if rows.bytes() == 0 && rows.buffers.len() == self.buckets as usize {
-            self.idle_buffers
-                .lock()
-                .expect("the idle buffers' lock is never poisoned")
-                .push(rows);
+        if rows.bytes() == 0 {
+            self.idle_buffers.give(rows);
         }
     }
 
     /// A buffer for [`Self::read_into`]: an idle one if there is one.
     pub fn read_buffer(&self) -> Vec<u8> {
-        self.idle_reads
-            .lock()
-            .expect("the idle buffers' lock is never poisoned")
-            .pop()
-            .unwrap_or_default()
+        self.idle_reads.take(Vec::new)
     }
 
     /// Takes a read buffer back for the next fold.
     pub fn return_read_buffer(&self, mut bytes: Vec<u8>) {
         bytes.clear();
-        self.idle_reads
-            .lock()
-            .expect("the idle buffers' lock is never poisoned")
-            .push(bytes);
+        self.idle_reads.give(bytes);
     }
 
     /// Appends encoded rows ([`RowBuffers`]) to a bucket's file.
