@@ -1,9 +1,11 @@
 //! A change file written by rewind-format, opened by the peers users will read it with: pyarrow
-//! and DuckDB (which stands in for Athena). Checks the documented columns and types, ZSTD on every
-//! column chunk, the sorting columns, and the key-value metadata of docs/FORMAT.md.
+//! and DuckDB (which stands in for Athena). Checks the documented columns and types, each column's
+//! codec (ZSTD, or none where ZSTD gains nothing), the sorting columns, and the key-value metadata of docs/FORMAT.md.
 
 use rewind_e2e::run_python;
-use rewind_format::{from_lambda_record, write_change_file, ConvertOptions, WriteOptions};
+use rewind_format::{
+    from_lambda_record, write_change_file, ConvertOptions, WriteOptions, UNCOMPRESSED_COLUMNS,
+};
 use rewind_workload::{Workload, WorkloadConfig};
 
 const CHECK: &str = r#"
@@ -17,8 +19,12 @@ md = f.metadata
 out = {}
 out["schema"] = {field.name: str(field.type) for field in f.schema_arrow}
 out["nullable"] = {field.name: field.nullable for field in f.schema_arrow}
-out["codecs"] = sorted({md.row_group(g).column(c).compression
-                        for g in range(md.num_row_groups) for c in range(md.num_columns)})
+codecs = {}
+for g in range(md.num_row_groups):
+    for c in range(md.num_columns):
+        col = md.row_group(g).column(c)
+        codecs.setdefault(col.compression, set()).add(col.path_in_schema)
+out["codecs"] = {codec: sorted(names) for codec, names in codecs.items()}
 out["stats"] = all(md.row_group(g).column(c).statistics is not None
                    for g in range(md.num_row_groups) for c in range(md.num_columns))
 out["kv"] = {k.decode(): v.decode() for k, v in (md.metadata or {}).items() if k.startswith(b"rewind.")}
@@ -89,10 +95,21 @@ fn pyarrow_and_duckdb_read_a_change_file() {
         assert_eq!(out["nullable"][nullable], true, "{nullable}");
     }
     assert_eq!(out["nullable"]["key"], false);
+    let mut uncompressed: Vec<&str> = UNCOMPRESSED_COLUMNS.to_vec();
+    uncompressed.sort_unstable();
+    let zstd = [
+        "ingested_at",
+        "key",
+        "keys",
+        "new_image",
+        "old_image",
+        "sequence_number",
+        "user_identity",
+    ];
     assert_eq!(
         out["codecs"],
-        serde_json::json!(["ZSTD"]),
-        "every column chunk is ZSTD"
+        serde_json::json!({"ZSTD": zstd, "UNCOMPRESSED": uncompressed}),
+        "the item, key and sequence columns are ZSTD, the few-valued ones not compressed"
     );
     assert_eq!(out["stats"], true, "statistics on every column chunk");
     assert_eq!(out["rows"], 3000);

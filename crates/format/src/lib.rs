@@ -53,4 +53,4 @@ pub use serde_dynamo::{AttributeValue, Item};
 pub use stream_arn::StreamArn;
 pub use summary::{format_ms, FileSummary};
 pub use versions::{VersionColumns, VERSION_COLUMNS};
-pub use writer::{to_batch, write_change_file, WriteOptions, WrittenFile};
+pub use writer::{to_batch, write_change_file, WriteOptions, WrittenFile, UNCOMPRESSED_COLUMNS};

@@ -99,6 +99,17 @@ pub fn write_change_file(
     })
 }
 
+/// The columns written without compression (docs/FORMAT.md, section 3): few distinct values
+/// per file, or hashes, where ZSTD gains nothing.
+pub const UNCOMPRESSED_COLUMNS: &[&str] = &[
+    columns::TABLE_NAME,
+    columns::EVENT_NAME,
+    columns::STREAM_LABEL,
+    columns::APPROXIMATE_CREATION_TIME,
+    columns::OLD_IMAGE_HASH,
+    columns::SHARD_ID,
+];
+
 /// The writer properties of a change file (docs/FORMAT.md): compression, statistics, the sort
 /// order, and the summary and format version in the key-value metadata.
 fn properties(
@@ -132,6 +143,13 @@ fn properties(
         props = props
             .set_column_dictionary_enabled(col.clone(), false)
             .set_column_statistics_enabled(col, EnabledStatistics::Chunk);
+    }
+    // Columns ZSTD does not shrink (a dictionary of a few values per file, or random 32-bit
+    // hashes) are written uncompressed: compression made them larger, and every compressed
+    // column chunk costs each reader a compressor and a decompressor context (measured: 6 % of
+    // a reconstruction's CPU, half of it on these columns; docs/DECISIONS.md).
+    for name in UNCOMPRESSED_COLUMNS {
+        props = props.set_column_compression(ColumnPath::from(*name), Compression::UNCOMPRESSED);
     }
     Ok(props
         .set_max_row_group_row_count(Some(options.max_row_group_rows.max(1)))
