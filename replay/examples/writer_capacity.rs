@@ -70,14 +70,14 @@ fn read_export(dir: &str) -> Vec<LiveItem> {
                 .iter()
                 .map(|k| (k.to_string(), item[*k].clone()))
                 .collect();
-            items.push(LiveItem {
-                key: encode_key(&keys).unwrap(),
-                keys: item_to_json(&keys),
-                image: item_to_json(&item),
-                stamp_ms: 0,
-                stream_label: String::new(),
-                sequence_number: String::new(),
-            });
+            items.push(LiveItem::new(
+                encode_key(&keys).unwrap(),
+                &item_to_json(&keys),
+                &item_to_json(&item),
+                0,
+                "",
+                "",
+            ));
         }
     }
     items
@@ -124,7 +124,7 @@ async fn main() {
     let json_bytes: u64 = by_bucket
         .iter()
         .flatten()
-        .map(|i| i.image.len() as u64)
+        .map(|i| i.image().len() as u64)
         .sum();
 
     let (t0, c0) = (Instant::now(), cpu_seconds());

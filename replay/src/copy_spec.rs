@@ -390,16 +390,16 @@ impl CopySpec {
         item: LiveItem,
     ) -> Result<Option<LiveItem>> {
         if let Some(filter) = filter {
-            if !filter.admits(&item.key, &item.keys)? {
+            if !filter.admits(&item.key, &item.keys())? {
                 return Ok(None);
             }
         }
         if self.masks.is_empty() {
             return Ok(Some(item));
         }
-        let mut image = attrs(&item.image).map_err(|e| ReplayError::Invalid {
+        let mut image = attrs(item.image()).map_err(|e| ReplayError::Invalid {
             what: "item",
-            location: item.keys.clone(),
+            location: item.keys().to_string(),
             reason: e.to_string(),
         })?;
         for rule in &self.masks {
@@ -421,10 +421,7 @@ impl CopySpec {
                 }
             }
         }
-        Ok(Some(LiveItem {
-            image: item_to_json(&image),
-            ..item
-        }))
+        Ok(Some(item.with_image(&item_to_json(&image))))
     }
 }
 
@@ -556,14 +553,14 @@ mod tests {
             .filter(|(k, _)| *k == "pk" || *k == "sk")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        LiveItem {
-            key: encode_key(&keys).unwrap(),
-            keys: item_to_json(&keys),
-            image: image.to_string(),
-            stamp_ms: 0,
-            stream_label: String::new(),
-            sequence_number: String::new(),
-        }
+        LiveItem::new(
+            encode_key(&keys).unwrap(),
+            &item_to_json(&keys),
+            image,
+            0,
+            "",
+            "",
+        )
     }
 
     fn masked(key: &[u8], spec: &str, image: &str) -> Attrs {
@@ -573,7 +570,7 @@ mod tests {
             Some(key.to_vec()),
         )
         .unwrap();
-        attrs(&copy.apply(None, live(image)).unwrap().unwrap().image).unwrap()
+        attrs(&copy.apply(None, live(image)).unwrap().unwrap().image()).unwrap()
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub async fn dry_run(store: &Store, req: &RestoreRequest) -> Result<DryRunReport
                                 continue;
                             };
                             kept.fetch_add(1, Ordering::Relaxed);
-                            let size = item.image.len() as u64;
+                            let size = item.image_len() as u64;
                             item_bytes.fetch_add(size, Ordering::Relaxed);
                             write_units.fetch_add(size.div_ceil(1024).max(1), Ordering::Relaxed);
                         }

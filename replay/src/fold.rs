@@ -128,14 +128,14 @@ pub fn fold_versions(versions: &mut [Version<'_>], whole_life: bool) -> Result<F
         let newest = links.last().expect("a run has a version");
         if newest.event != EventName::Remove {
             if let Some(image) = newest.new_image {
-                out.items.push(LiveItem {
-                    key: k.to_vec(),
-                    keys: last.keys.to_string(),
-                    image: image.to_string(),
-                    stamp_ms: last.stamp_ms,
-                    stream_label: newest.stream_label.to_string(),
-                    sequence_number: newest.sequence_number.to_string(),
-                });
+                out.items.push(LiveItem::new(
+                    k.to_vec(),
+                    last.keys,
+                    image,
+                    last.stamp_ms,
+                    newest.stream_label,
+                    newest.sequence_number,
+                ));
             }
         }
         start = end;
@@ -190,8 +190,8 @@ mod tests {
         assert_eq!(forward.items, backward.items);
         assert_eq!(forward.keys_seen, 2);
         assert_eq!(forward.items.len(), 1);
-        assert!(forward.items[0].image.contains(r#""S":"3""#));
-        assert_eq!(forward.items[0].sequence_number, format!("{:040}", 3));
+        assert!(forward.items[0].image().contains(r#""S":"3""#));
+        assert_eq!(forward.items[0].sequence_number(), format!("{:040}", 3));
         assert_eq!(forward.items[0].stamp_ms, 3000);
     }
 
@@ -210,7 +210,7 @@ mod tests {
                 rec("a", "2026-02-01T00:00:00.000", 1, EventName::Insert, "new"),
             ],
         )]);
-        assert!(f.items[0].image.contains("new"));
+        assert!(f.items[0].image().contains("new"));
     }
 
     #[test]

@@ -130,18 +130,20 @@ fn write(path: &Path, items: &[LiveItem]) -> Result<()> {
             Arc::clone(&schema),
             vec![
                 Arc::new(BinaryArray::from_iter_values(chunk.iter().map(|i| &i.key))),
-                Arc::new(StringArray::from_iter_values(chunk.iter().map(|i| &i.keys))),
                 Arc::new(StringArray::from_iter_values(
-                    chunk.iter().map(|i| &i.image),
+                    chunk.iter().map(|i| i.keys()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    chunk.iter().map(|i| i.image()),
                 )),
                 Arc::new(Int64Array::from_iter_values(
                     chunk.iter().map(|i| i.stamp_ms),
                 )),
                 Arc::new(StringArray::from_iter_values(
-                    chunk.iter().map(|i| &i.stream_label),
+                    chunk.iter().map(|i| i.stream_label()),
                 )),
                 Arc::new(StringArray::from_iter_values(
-                    chunk.iter().map(|i| &i.sequence_number),
+                    chunk.iter().map(|i| i.sequence_number()),
                 )),
             ],
         )
@@ -172,14 +174,14 @@ fn read(path: &Path) -> Result<Vec<LiveItem>> {
         let seq = col(5).as_string_opt::<i32>().ok_or_else(bad)?;
         out.reserve(batch.num_rows());
         for r in 0..key.len() {
-            out.push(LiveItem {
-                key: key.value(r).to_vec(),
-                keys: keys.value(r).to_string(),
-                image: image.value(r).to_string(),
-                stamp_ms: stamp.value(r),
-                stream_label: label.value(r).to_string(),
-                sequence_number: seq.value(r).to_string(),
-            });
+            out.push(LiveItem::new(
+                key.value(r).to_vec(),
+                keys.value(r),
+                image.value(r),
+                stamp.value(r),
+                label.value(r),
+                seq.value(r),
+            ));
         }
     }
     Ok(out)
@@ -233,13 +235,15 @@ mod tests {
     fn state_files_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let items: Vec<LiveItem> = (0..20_000u32)
-            .map(|i| LiveItem {
-                key: i.to_be_bytes().to_vec(),
-                keys: format!(r#"{{"pk":{{"S":"k{i}"}}}}"#),
-                image: format!(r#"{{"pk":{{"S":"k{i}"}},"v":{{"N":"{i}"}}}}"#),
-                stamp_ms: i as i64 * 7,
-                stream_label: "2026-11-26T06:00:00.000".into(),
-                sequence_number: format!("{i:040}"),
+            .map(|i| {
+                LiveItem::new(
+                    i.to_be_bytes().to_vec(),
+                    &format!(r#"{{"pk":{{"S":"k{i}"}}}}"#),
+                    &format!(r#"{{"pk":{{"S":"k{i}"}},"v":{{"N":"{i}"}}}}"#),
+                    i as i64 * 7,
+                    "2026-11-26T06:00:00.000",
+                    &format!("{i:040}"),
+                )
             })
             .collect();
         let file = path(dir.path(), 3);

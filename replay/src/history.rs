@@ -187,7 +187,7 @@ pub async fn value_at(store: &Store, table: &str, key: &[u8], at: AtSpec) -> Res
                 let found = &found;
                 async move {
                     if let Some(item) = items.into_iter().find(|i| i.key == key) {
-                        *found.lock().expect("not poisoned") = Some(item.image);
+                        *found.lock().expect("not poisoned") = Some(item.image().to_string());
                     }
                     Ok(())
                 }

@@ -145,11 +145,12 @@ async fn verify_plan(
                     let Some(item) = copy.apply(scope, item)? else {
                         continue;
                     };
-                    let parsed = item_from_json(&item.image).map_err(|e| ReplayError::Invalid {
-                        what: "reconstructed item",
-                        location: item.keys.clone(),
-                        reason: e.to_string(),
-                    })?;
+                    let parsed =
+                        item_from_json(item.image()).map_err(|e| ReplayError::Invalid {
+                            what: "reconstructed item",
+                            location: item.keys().to_string(),
+                            reason: e.to_string(),
+                        })?;
                     let expected = fingerprint(&parsed);
                     let held = at_target.lock().expect("not poisoned").remove(&item.key);
                     let mut r = report.lock().expect("not poisoned");
@@ -158,12 +159,12 @@ async fn verify_plan(
                         Some(seen) if seen.fingerprint == expected => r.matching += 1,
                         Some(_) => {
                             r.differing += 1;
-                            list(&mut r, "differs", &item.keys);
+                            list(&mut r, "differs", &item.keys());
                         }
                         None if expired(&parsed, ttl.as_deref(), now_s) => r.expired_by_ttl += 1,
                         None => {
                             r.missing += 1;
-                            list(&mut r, "missing", &item.keys);
+                            list(&mut r, "missing", &item.keys());
                         }
                     }
                 }

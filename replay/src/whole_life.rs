@@ -255,12 +255,13 @@ async fn collect(
 }
 
 fn entry(item: LiveItem) -> Result<Entry> {
-    let parsed = item_from_json(&item.image).map_err(|e| ReplayError::Invalid {
+    let parsed = item_from_json(item.image()).map_err(|e| ReplayError::Invalid {
         what: "item image",
-        location: item.keys.clone(),
+        location: item.keys().to_string(),
         reason: e.to_string(),
     })?;
-    Ok((item.key, item.keys, fingerprint(&parsed)))
+    let keys = item.keys().to_string();
+    Ok((item.key, keys, fingerprint(&parsed)))
 }
 
 /// Reconstructs `plan` (the backup's state) bucket by bucket and compares each bucket with

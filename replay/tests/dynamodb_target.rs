@@ -174,14 +174,14 @@ fn live(item: &HashMap<String, AttributeValue>, key_names: &[&str]) -> LiveItem 
         .iter()
         .map(|k| (k.to_string(), item[*k].clone()))
         .collect();
-    LiveItem {
-        key: rewind_format::encode_key(&keys).unwrap(),
-        keys: rewind_format::item_to_json(&keys),
-        image: rewind_format::item_to_json(item),
-        stamp_ms: 0,
-        stream_label: String::new(),
-        sequence_number: String::new(),
-    }
+    LiveItem::new(
+        rewind_format::encode_key(&keys).unwrap(),
+        &rewind_format::item_to_json(&keys),
+        &rewind_format::item_to_json(item),
+        0,
+        "",
+        "",
+    )
 }
 
 fn prepare_ctx(
@@ -292,7 +292,7 @@ async fn fresh_restore_creates_the_table_and_loads_every_type_losslessly() {
     assert_eq!(written.items_written, 500);
     assert_eq!(
         written.bytes_written,
-        items.iter().map(|i| i.image.len() as u64).sum::<u64>()
+        items.iter().map(|i| i.image().len() as u64).sum::<u64>()
     );
     assert_eq!(
         target.active_ttl_attribute().await.unwrap(),
@@ -310,7 +310,7 @@ async fn fresh_restore_creates_the_table_and_loads_every_type_losslessly() {
         .iter()
         .map(|i| rewind_format::item_to_json(i))
         .collect();
-    let expected: BTreeSet<String> = items.iter().map(|i| i.image.clone()).collect();
+    let expected: BTreeSet<String> = items.iter().map(|i| i.image().to_string()).collect();
     assert_eq!(scanned.len(), 500);
     assert!(scanned == expected, "scan differs from the input");
 
@@ -518,7 +518,7 @@ async fn reconcile_makes_an_existing_table_equal_to_the_state_and_counts_exactly
         .unwrap();
     let expected: BTreeSet<String> = state
         .iter()
-        .map(|i| by_value(&rewind_format::item_from_json(&i.image).unwrap()))
+        .map(|i| by_value(&rewind_format::item_from_json(&i.image()).unwrap()))
         .collect();
     assert!(
         scan_by_value(&target).await == expected,
@@ -582,7 +582,10 @@ async fn resume_creates_a_missing_table_and_rewrites_buckets_idempotently() {
             .iter()
             .map(|i| rewind_format::item_to_json(i))
             .collect();
-        assert_eq!(scanned, items.iter().map(|i| i.image.clone()).collect());
+        assert_eq!(
+            scanned,
+            items.iter().map(|i| i.image().to_string()).collect()
+        );
     }
 }
 
@@ -613,7 +616,10 @@ async fn a_table_in_another_region() {
         .iter()
         .map(|i| rewind_format::item_to_json(i))
         .collect();
-    assert_eq!(scanned, items.iter().map(|i| i.image.clone()).collect());
+    assert_eq!(
+        scanned,
+        items.iter().map(|i| i.image().to_string()).collect()
+    );
 
     let west = client("us-west-2").await;
     let t = west

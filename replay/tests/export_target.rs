@@ -130,14 +130,14 @@ fn live(item: &Item) -> LiveItem {
         .iter()
         .map(|k| (k.to_string(), item[*k].clone()))
         .collect();
-    LiveItem {
-        key: encode_key(&keys).expect("key"),
-        keys: item_to_json(&keys),
-        image: item_to_json(item),
-        stamp_ms: AT * 1000,
-        stream_label: "2026-11-26T06:00:00.000".into(),
-        sequence_number: format!("{:040}", 1),
-    }
+    LiveItem::new(
+        encode_key(&keys).expect("key"),
+        &item_to_json(&keys),
+        &item_to_json(item),
+        AT * 1000,
+        "2026-11-26T06:00:00.000",
+        &format!("{:040}", 1),
+    )
 }
 
 /// The items of each bucket, sorted by key (what the restore hands a target).
@@ -225,7 +225,7 @@ async fn write_export(target: &ExportTarget, mode: WriteMode, items: &[Item], bu
             .await
             .expect("write_bucket");
         assert_eq!(written.items_written, lives.len() as u64);
-        let line_bytes: usize = lives.iter().map(|l| l.image.len() + 10).sum();
+        let line_bytes: usize = lives.iter().map(|l| l.image().len() + 10).sum();
         assert_eq!(written.bytes_written, line_bytes as u64);
         assert_eq!(
             (written.deleted, written.unchanged, written.changed),
@@ -367,7 +367,7 @@ async fn local_export_round_trip_and_modes() {
         let text = gunzip(&std::fs::read(dir.path().join(key)).expect("data file"));
         let want: String = expected[b as usize]
             .iter()
-            .map(|l| format!("{{\"Item\":{}}}\n", l.image))
+            .map(|l| format!("{{\"Item\":{}}}\n", l.image()))
             .collect();
         assert_eq!(text, want, "{key}");
     }
@@ -992,7 +992,7 @@ async fn an_item_over_400_kb_is_refused_naming_its_key() {
     };
     // 400,000 bytes of binary: 533,336 characters of base64, under the limit in DynamoDB.
     let near = item("near", AttributeValue::B(vec![7u8; 400_000]));
-    assert!(near.image.len() > 409_600);
+    assert!(near.image().len() > 409_600);
     let stats = WriteStats::default();
     target
         .write_bucket(0, std::slice::from_ref(&near), &stats)

@@ -84,7 +84,7 @@ proptest! {
                 async move {
                     let mut g = got.lock().unwrap();
                     for item in items {
-                        assert!(g.insert(item.keys.clone(), item.image.clone()).is_none(), "a key in two buckets");
+                        assert!(g.insert(item.keys().to_string(), item.image().to_string()).is_none(), "a key in two buckets");
                     }
                     Ok(())
                 }
@@ -151,9 +151,11 @@ async fn files_entirely_after_the_point_are_pruned_unread() {
         |_, items| {
             let got = &got;
             async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
+                got.lock().unwrap().extend(
+                    items
+                        .into_iter()
+                        .map(|i| (i.keys().to_string(), i.image().to_string())),
+                );
                 Ok(())
             }
         },

@@ -28,9 +28,11 @@ pub async fn try_state_at(
         |_, items| {
             let got = &got;
             async move {
-                got.lock()
-                    .unwrap()
-                    .extend(items.into_iter().map(|i| (i.keys, i.image)));
+                got.lock().unwrap().extend(
+                    items
+                        .into_iter()
+                        .map(|i| (i.keys().to_string(), i.image().to_string())),
+                );
                 Ok(())
             }
         },

@@ -185,9 +185,9 @@ impl DynamoDbTarget {
     pub(super) fn put(item: &LiveItem) -> Pending {
         Pending {
             key: item.key.clone(),
-            keys_json: item.keys.clone(),
-            image: Some(item.image.clone()),
-            bytes: item.image.len() as u64,
+            keys_json: item.keys().to_string(),
+            image: Some(item.image().to_string()),
+            bytes: item.image().len() as u64,
         }
     }
 

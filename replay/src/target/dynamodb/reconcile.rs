@@ -108,9 +108,9 @@ impl DynamoDbTarget {
 
 /// A restored item's image as an item.
 fn parse(item: &LiveItem) -> Result<Item> {
-    rewind_format::item_from_json(&item.image).map_err(|e| ReplayError::Invalid {
+    rewind_format::item_from_json(item.image()).map_err(|e| ReplayError::Invalid {
         what: "restored item",
-        location: item.keys.clone(),
+        location: item.keys().to_string(),
         reason: e.to_string(),
     })
 }

@@ -167,14 +167,14 @@ fn live(i: usize) -> LiveItem {
     let keys = format!(r#"{{"pk":{{"S":"k{i:04}"}}}}"#);
     let image = format!(r#"{{"pk":{{"S":"k{i:04}"}},"v":{{"N":"{i}"}}}}"#);
     let parsed = rewind_format::item_from_json(&keys).unwrap();
-    LiveItem {
-        key: rewind_format::encode_key(&parsed).unwrap(),
-        keys,
-        image,
-        stamp_ms: 0,
-        stream_label: String::new(),
-        sequence_number: String::new(),
-    }
+    LiveItem::new(
+        rewind_format::encode_key(&parsed).unwrap(),
+        &keys,
+        &image,
+        0,
+        "",
+        "",
+    )
 }
 
 #[tokio::test]
@@ -192,7 +192,7 @@ async fn throttled_and_unprocessed_items_are_written_exactly_once() {
     assert_eq!(WriteStats::get(&stats.items), 600);
     assert_eq!(
         WriteStats::get(&stats.bytes),
-        items.iter().map(|i| i.image.len() as u64).sum::<u64>()
+        items.iter().map(|i| i.image().len() as u64).sum::<u64>()
     );
     assert!(WriteStats::get(&stats.throttles) > 0);
     assert!(WriteStats::get(&stats.retries) > 0);
@@ -260,8 +260,7 @@ async fn an_item_that_does_not_parse_is_named_when_the_call_is_refused() {
         calls: AtomicUsize::new(0),
     });
     let target = offline_target(refuses.clone());
-    let mut bad = live(8);
-    bad.image = r#"{"pk":{"S":"k0008"},"v":{"N":"eight"}}"#.into();
+    let bad = live(8).with_image(r#"{"pk":{"S":"k0008"},"v":{"N":"eight"}}"#);
     let err = target
         .write_bucket(0, &[live(7), bad], &WriteStats::default())
         .await

@@ -111,26 +111,26 @@ pub(super) fn dynamodb_size_at_least(image: &str) -> u64 {
 /// they are in the state. An item over DynamoDB's 400 KB limit is refused, naming its key: the
 /// export would pass for complete while ImportTable dropped it.
 pub(super) fn data_lines(items: &[LiveItem]) -> Result<Vec<u8>> {
-    let capacity: usize = items.iter().map(|i| i.image.len() + 10).sum();
+    let capacity: usize = items.iter().map(|i| i.image().len() + 10).sum();
     let mut lines = Vec::with_capacity(capacity);
     for item in items {
         // Canonical JSON has no raw newline (one in a string is escaped); a line break
         // would split the item into two broken lines.
-        if !item.image.starts_with('{') || item.image.contains('\n') {
+        if !item.image().starts_with('{') || item.image().contains('\n') {
             return Err(ReplayError::Invalid {
                 what: "item image",
-                location: item.keys.clone(),
+                location: item.keys().to_string(),
                 reason: "not one line of DynamoDB JSON".into(),
             });
         }
         // The canonical JSON is never shorter than the item's DynamoDB size, so only a long
         // image needs measuring.
-        if item.image.len() as u64 > MAX_ITEM_BYTES {
-            let size = dynamodb_size_at_least(&item.image);
+        if item.image().len() as u64 > MAX_ITEM_BYTES {
+            let size = dynamodb_size_at_least(item.image());
             if size > MAX_ITEM_BYTES {
                 return Err(ReplayError::Invalid {
                     what: "item",
-                    location: item.keys.clone(),
+                    location: item.keys().to_string(),
                     reason: format!(
                         "at least {size} bytes as DynamoDB counts them, over the {MAX_ITEM_BYTES}-byte \
                          item limit: ImportTable would not load it (DynamoDB never stores such an \
@@ -140,7 +140,7 @@ pub(super) fn data_lines(items: &[LiveItem]) -> Result<Vec<u8>> {
             }
         }
         lines.extend_from_slice(b"{\"Item\":");
-        lines.extend_from_slice(item.image.as_bytes());
+        lines.extend_from_slice(item.image().as_bytes());
         lines.extend_from_slice(b"}\n");
     }
     Ok(lines)
