@@ -390,7 +390,7 @@ impl CopySpec {
         item: LiveItem,
     ) -> Result<Option<LiveItem>> {
         if let Some(filter) = filter {
-            if !filter.admits(&item.key, &item.keys())? {
+            if !filter.admits(&item.key, item.keys())? {
                 return Ok(None);
             }
         }
@@ -570,7 +570,7 @@ mod tests {
             Some(key.to_vec()),
         )
         .unwrap();
-        attrs(&copy.apply(None, live(image)).unwrap().unwrap().image()).unwrap()
+        attrs(copy.apply(None, live(image)).unwrap().unwrap().image()).unwrap()
     }
 
     #[test]

@@ -159,12 +159,12 @@ async fn verify_plan(
                         Some(seen) if seen.fingerprint == expected => r.matching += 1,
                         Some(_) => {
                             r.differing += 1;
-                            list(&mut r, "differs", &item.keys());
+                            list(&mut r, "differs", item.keys());
                         }
                         None if expired(&parsed, ttl.as_deref(), now_s) => r.expired_by_ttl += 1,
                         None => {
                             r.missing += 1;
-                            list(&mut r, "missing", &item.keys());
+                            list(&mut r, "missing", item.keys());
                         }
                     }
                 }

@@ -518,7 +518,7 @@ async fn reconcile_makes_an_existing_table_equal_to_the_state_and_counts_exactly
         .unwrap();
     let expected: BTreeSet<String> = state
         .iter()
-        .map(|i| by_value(&rewind_format::item_from_json(&i.image()).unwrap()))
+        .map(|i| by_value(&rewind_format::item_from_json(i.image()).unwrap()))
         .collect();
     assert!(
         scan_by_value(&target).await == expected,
