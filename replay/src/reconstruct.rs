@@ -16,7 +16,7 @@ use crate::version_spill::{decode, RowBuffers, VersionSpill, TASK_BUFFER};
 use arrow::array::RecordBatch;
 use futures::{StreamExt, TryStreamExt};
 use rewind_format::bucket_of;
-use rewind_format::{ChangeFileReader, VersionColumns, VERSION_COLUMNS};
+use rewind_format::{ChangeFileReader, VersionColumns};
 use rewind_store::Store;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -246,7 +246,7 @@ fn route_file(
     let Route { tier, range, .. } = *route;
     // Only the columns the fold reads are decoded (and spilled): not old images, shards,
     // identities or ingest times.
-    let reader = ChangeFileReader::open_columns(object, bytes, VERSION_COLUMNS)?;
+    let reader = ChangeFileReader::open_versions(object, bytes)?;
     // Statistics pruning: a change file whose stamps all fall outside the range (a file of T's
     // own hour written after T, or of the base's hour before it) is not decoded at all.
     let summary = reader.summary();
@@ -348,7 +348,7 @@ fn read_base_in_place(
     buckets: u32,
     counters: &Counters,
 ) -> Result<Vec<RecordBatch>> {
-    let reader = ChangeFileReader::open_columns(object, bytes, VERSION_COLUMNS)?;
+    let reader = ChangeFileReader::open_versions(object, bytes)?;
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch?;

@@ -9,11 +9,16 @@ use arrow::array::{
     Array, ArrayAccessor, AsArray, BinaryArray, RecordBatch, StringArray,
     TimestampMillisecondArray, UInt32Array,
 };
+use arrow::datatypes::{DataType, Schema};
 use arrow::datatypes::{Int32Type, TimestampMillisecondType};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const MAGIC: &[u8; 4] = b"PAR1";
 const BATCH_ROWS: usize = 8 * 1024;
@@ -30,17 +35,29 @@ pub struct ChangeFileReader {
 impl ChangeFileReader {
     /// Validates `bytes` as a change file named `object` (used in every error).
     pub fn open(object: &str, bytes: Bytes) -> Result<Self, FormatError> {
-        Self::open_inner(object, bytes, None)
+        Self::open_inner(object, bytes, None, false)
     }
 
     /// Like [`ChangeFileReader::open`] (the whole file is still checked), but decodes only the
     /// named columns: a reader that needs a few columns does not pay to decompress and copy the
     /// others (reconstruction skips old images, shards, identities and ingest times).
     pub fn open_columns(object: &str, bytes: Bytes, names: &[&str]) -> Result<Self, FormatError> {
-        Self::open_inner(object, bytes, Some(names))
+        Self::open_inner(object, bytes, Some(names), false)
     }
 
-    fn open_inner(object: &str, bytes: Bytes, names: Option<&[&str]>) -> Result<Self, FormatError> {
+    /// Opens a file for [`crate::VersionColumns`]: only [`crate::VERSION_COLUMNS`] are decoded,
+    /// and the text columns (sequence number, key attributes, new image) as string views that
+    /// point into the decompressed pages instead of copies of them.
+    pub fn open_versions(object: &str, bytes: Bytes) -> Result<Self, FormatError> {
+        Self::open_inner(object, bytes, Some(crate::VERSION_COLUMNS), true)
+    }
+
+    fn open_inner(
+        object: &str,
+        bytes: Bytes,
+        names: Option<&[&str]>,
+        views: bool,
+    ) -> Result<Self, FormatError> {
         let corrupt = |detail: String| FormatError::Corrupt {
             object: object.to_string(),
             detail,
@@ -91,6 +108,24 @@ impl ChangeFileReader {
             }
         }
         let summary = FileSummary::from_key_values(&kv).map_err(schema_err)?;
+        let builder = if views {
+            let fields: Vec<_> = found
+                .fields()
+                .iter()
+                .map(|f| match f.name().as_str() {
+                    columns::SEQUENCE_NUMBER | columns::KEYS | columns::NEW_IMAGE => {
+                        Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View))
+                    }
+                    _ => Arc::clone(f),
+                })
+                .collect();
+            let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+            let metadata = ArrowReaderMetadata::try_new(Arc::clone(builder.metadata()), options)
+                .map_err(|e| corrupt(format!("footer does not decode: {e}")))?;
+            ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata)
+        } else {
+            builder
+        };
         let mut builder = builder.with_batch_size(BATCH_ROWS);
         if let Some(names) = names {
             let roots = names

@@ -6,7 +6,7 @@ use crate::error::FormatError;
 use crate::record::EventName;
 use crate::schema::columns;
 use arrow::array::{
-    Array, ArrayAccessor, AsArray, BinaryArray, RecordBatch, StringArray,
+    Array, ArrayAccessor, AsArray, BinaryArray, RecordBatch, StringArray, StringViewArray,
     TimestampMillisecondArray, TypedDictionaryArray, UInt32Array,
 };
 use arrow::datatypes::{Int32Type, TimestampMillisecondType};
@@ -24,17 +24,41 @@ pub const VERSION_COLUMNS: &[&str] = &[
     columns::OLD_IMAGE_HASH,
 ];
 
+/// A text column as the file was opened: offsets into one buffer (the plain reader), or views
+/// into the decompressed pages ([`crate::ChangeFileReader::open_versions`]).
+#[derive(Debug, Clone, Copy)]
+enum Text<'a> {
+    Offsets(&'a StringArray),
+    Views(&'a StringViewArray),
+}
+
+impl<'a> Text<'a> {
+    fn array(self) -> &'a dyn Array {
+        match self {
+            Text::Offsets(a) => a,
+            Text::Views(a) => a,
+        }
+    }
+
+    fn value(self, row: usize) -> &'a str {
+        match self {
+            Text::Offsets(a) => a.value(row),
+            Text::Views(a) => a.value(row),
+        }
+    }
+}
+
 /// One batch's versions, checked once (types, no nulls where the format forbids them, known
 /// event names) so that the per-row accessors cannot fail.
 #[derive(Debug)]
 pub struct VersionColumns<'a> {
     events: Vec<EventName>,
     label: TypedDictionaryArray<'a, Int32Type, StringArray>,
-    seq: &'a StringArray,
+    seq: Text<'a>,
     stamp: &'a TimestampMillisecondArray,
     key: &'a BinaryArray,
-    keys: &'a StringArray,
-    new_image: &'a StringArray,
+    keys: Text<'a>,
+    new_image: Text<'a>,
     old_hash: &'a UInt32Array,
 }
 
@@ -56,9 +80,11 @@ impl<'a> VersionColumns<'a> {
                 .and_then(|d| d.downcast_dict::<StringArray>())
                 .ok_or_else(|| schema_err(format!("column {name} is not a utf8 dictionary")))
         };
-        let string = |name: &str| -> Result<&'a StringArray, FormatError> {
-            col(name)?
-                .as_string_opt::<i32>()
+        let string = |name: &str| -> Result<Text<'a>, FormatError> {
+            let c = col(name)?;
+            c.as_string_opt::<i32>()
+                .map(Text::Offsets)
+                .or_else(|| c.as_string_view_opt().map(Text::Views))
                 .ok_or_else(|| schema_err(format!("column {name} is not utf8")))
         };
         let event = dict(columns::EVENT_NAME)?;
@@ -84,10 +110,10 @@ impl<'a> VersionColumns<'a> {
         for (a, name) in [
             (event.keys() as &dyn Array, columns::EVENT_NAME),
             (label.keys(), columns::STREAM_LABEL),
-            (seq, columns::SEQUENCE_NUMBER),
+            (seq.array(), columns::SEQUENCE_NUMBER),
             (stamp, columns::APPROXIMATE_CREATION_TIME),
             (key, columns::KEY),
-            (keys, columns::KEYS),
+            (keys.array(), columns::KEYS),
         ] {
             if a.null_count() > 0 {
                 let row = (0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0);
@@ -164,7 +190,7 @@ impl<'a> VersionColumns<'a> {
 
     /// The item after the change (`None` for a REMOVE).
     pub fn new_image(&self, row: usize) -> Option<&'a str> {
-        (!self.new_image.is_null(row)).then(|| self.new_image.value(row))
+        (!self.new_image.array().is_null(row)).then(|| self.new_image.value(row))
     }
 
     /// CRC32C of the item before the change, when the stream carried it.
@@ -199,29 +225,39 @@ mod tests {
     }
 
     #[test]
-    fn projected_rows_read_back_as_written() {
+    fn projected_rows_read_back_as_written_as_copies_and_as_views() {
+        let mut short = record(4, EventName::Modify);
+        // Short enough to sit inside a string view, and long enough to need a page of its own.
+        short.new_image = Some("{}".into());
+        let mut long = record(5, EventName::Insert);
+        long.new_image = Some(format!(r#"{{"pk":{{"S":"{}"}}}}"#, "é".repeat(40_000)));
         let records = vec![
             record(1, EventName::Insert),
             record(2, EventName::Modify),
             record(3, EventName::Remove),
+            short,
+            long,
         ];
         let file =
             write_change_file("f", records.clone(), &WriteOptions::default()).expect("write");
-        let reader =
+        let copies =
             ChangeFileReader::open_columns("f", file.bytes.clone(), VERSION_COLUMNS).expect("open");
-        let batches: Vec<_> = reader.collect::<Result<_, _>>().expect("read");
-        assert_eq!(batches[0].num_columns(), VERSION_COLUMNS.len());
-        let v = VersionColumns::new("f", &batches[0]).expect("view");
-        assert_eq!(v.len(), 3);
-        for (row, r) in records.iter().enumerate() {
-            assert_eq!(v.event(row), r.event_name);
-            assert_eq!(v.stream_label(row), r.stream_label);
-            assert_eq!(v.sequence_number(row), r.sequence_number);
-            assert_eq!(v.stamp_ms(row), r.approximate_creation_time_ms);
-            assert_eq!(v.key(row), r.key);
-            assert_eq!(v.keys(row), r.keys);
-            assert_eq!(v.new_image(row), r.new_image.as_deref());
-            assert_eq!(v.old_image_hash(row), r.old_image_hash);
+        let views = ChangeFileReader::open_versions("f", file.bytes.clone()).expect("open");
+        for reader in [copies, views] {
+            let batches: Vec<_> = reader.collect::<Result<_, _>>().expect("read");
+            assert_eq!(batches[0].num_columns(), VERSION_COLUMNS.len());
+            let v = VersionColumns::new("f", &batches[0]).expect("view");
+            assert_eq!(v.len(), records.len());
+            for (row, r) in records.iter().enumerate() {
+                assert_eq!(v.event(row), r.event_name);
+                assert_eq!(v.stream_label(row), r.stream_label);
+                assert_eq!(v.sequence_number(row), r.sequence_number);
+                assert_eq!(v.stamp_ms(row), r.approximate_creation_time_ms);
+                assert_eq!(v.key(row), r.key);
+                assert_eq!(v.keys(row), r.keys);
+                assert_eq!(v.new_image(row), r.new_image.as_deref());
+                assert_eq!(v.old_image_hash(row), r.old_image_hash);
+            }
         }
     }
 
