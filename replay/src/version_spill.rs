@@ -15,18 +15,25 @@
 use crate::error::{ReplayError, Result};
 use crate::fold::Version;
 use crate::state::Tier;
+use bytes::BytesMut;
 use rewind_format::EventName;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Bytes each open spill file buffers before writing. Writes this large let the page cache
-/// hold a bucket's rows in large folios (ext4 has them since Linux 6.16) instead of a 4 KiB page
-/// per allocation, LRU insertion, copy and removal: against 32 KiB, a third less system time and
-/// 8 % off the state-at-T dry run (docs/BENCHMARKS.md). The buffers of the files written (the
-/// changes' 256 buckets, usually) are the cost: 64 MiB.
+/// Bytes each open spill file buffers before writing, at most. Writes this large let the page
+/// cache hold a bucket's rows in large folios (ext4 has them since Linux 6.16) instead of a
+/// 4 KiB page per allocation, LRU insertion, copy and removal: against 32 KiB, a third less
+/// system time and 8 % off the state-at-T dry run (docs/BENCHMARKS.md).
 const FILE_BUFFER: usize = 256 << 10;
+
+/// The write buffers of one tier's files together (64 MiB: 256 buckets at [`FILE_BUFFER`]; more
+/// buckets get smaller buffers), carved from one allocation ([`Slab`]).
+const TIER_BUFFERS: usize = 64 << 20;
+
+/// The smallest write buffer, whatever the bucket count.
+const MIN_FILE_BUFFER: usize = 32 << 10;
 
 /// A fresh temporary directory of per-bucket version files (removed when dropped).
 #[derive(Debug)]
@@ -34,7 +41,9 @@ pub struct VersionSpill {
     dir: tempfile::TempDir,
     buckets: u32,
     /// Index `tier * buckets + bucket`; opened on the first append.
-    files: Vec<Mutex<Option<BufWriter<File>>>>,
+    files: Vec<Mutex<Option<SpillFile>>>,
+    /// Where each tier's write buffers come from.
+    slabs: [Mutex<Slab>; 2],
     /// Empty row buffers between decoding tasks. Allocating them per file cost a page fault
     /// per 4 KiB touched (a third more system time); keeping them per thread kept one set per
     /// thread the blocking pool ever decoded on, which grew with the length of the run (the
@@ -86,21 +95,19 @@ impl VersionSpill {
         let files = (0..2 * buckets as usize)
             .map(|_| Mutex::new(None))
             .collect();
+        let buffer = (TIER_BUFFERS / buckets.max(1) as usize).clamp(MIN_FILE_BUFFER, FILE_BUFFER);
         Ok(VersionSpill {
             dir,
             buckets,
             files,
+            slabs: [(); 2].map(|()| Mutex::new(Slab::new(buffer, buckets as usize))),
             idle_buffers: Idle::new(),
             idle_reads: Idle::new(),
         })
     }
 
     fn slot(&self, tier: Tier, bucket: u32) -> usize {
-        let t = match tier {
-            Tier::Base => 0,
-            Tier::Change => 1,
-        };
-        t * self.buckets as usize + bucket as usize
+        tier_index(tier) * self.buckets as usize + bucket as usize
     }
 
     fn path(&self, tier: Tier, bucket: u32) -> PathBuf {
@@ -145,12 +152,14 @@ impl VersionSpill {
             Some(w) => w,
             None => {
                 let f = File::create(path()).map_err(|e| ReplayError::io(path(), e))?;
-                file.insert(BufWriter::with_capacity(FILE_BUFFER, f))
+                let buf = self.slabs[tier_index(tier)]
+                    .lock()
+                    .expect("a slab lock is never poisoned: carving does not panic")
+                    .carve();
+                file.insert(SpillFile { file: f, buf })
             }
         };
-        writer
-            .write_all(rows)
-            .map_err(|e| ReplayError::io(path(), e))
+        writer.write(rows).map_err(|e| ReplayError::io(path(), e))
     }
 
     /// Flushes every file; call once every append is done and before reading.
@@ -165,6 +174,11 @@ impl VersionSpill {
                         .map_err(|e| ReplayError::io(self.path(tier, bucket), e))?;
                 }
             }
+        }
+        // The buffers' one allocation is released whole (being large, straight back to the
+        // system) before the folds allocate theirs.
+        for slab in &self.slabs {
+            *slab.lock().expect("a slab lock is never poisoned") = Slab::new(0, 0);
         }
         Ok(())
     }
@@ -214,6 +228,74 @@ impl Drop for VersionSpill {
                 });
             }
         });
+    }
+}
+
+fn tier_index(tier: Tier) -> usize {
+    match tier {
+        Tier::Base => 0,
+        Tier::Change => 1,
+    }
+}
+
+/// One allocation for the write buffers of a tier's files, carved as files open. Separate
+/// buffers of a few hundred KiB each were heap memory glibc kept after the spill phase, under
+/// the folds' own (the 1M-item store's peak RSS grew by 30-40 MB, over the 1.5x bound); a slab
+/// this size is mapped and unmapped whole.
+#[derive(Debug)]
+struct Slab {
+    rest: BytesMut,
+    buffer: usize,
+    files: usize,
+}
+
+impl Slab {
+    /// Buffers of `buffer` bytes for up to `files` files, allocated at the first carve.
+    fn new(buffer: usize, files: usize) -> Self {
+        Slab {
+            rest: BytesMut::new(),
+            buffer,
+            files,
+        }
+    }
+
+    /// The next file's empty buffer of `buffer` bytes' capacity.
+    fn carve(&mut self) -> BytesMut {
+        if self.rest.capacity() < self.buffer {
+            // The first file (or, past `files`, which a tier never opens, a slab of one more).
+            self.rest = BytesMut::with_capacity(self.buffer * self.files.max(1));
+            self.files = 1;
+        }
+        let rest = self.rest.split_off(self.buffer);
+        std::mem::replace(&mut self.rest, rest)
+    }
+}
+
+/// A bucket file being written, through a buffer from its tier's slab (never grown: it is
+/// written out before it would be).
+#[derive(Debug)]
+struct SpillFile {
+    file: File,
+    buf: BytesMut,
+}
+
+impl SpillFile {
+    fn write(&mut self, rows: &[u8]) -> std::io::Result<()> {
+        if self.buf.len() + rows.len() > self.buf.capacity() {
+            self.flush()?;
+        }
+        if rows.len() >= self.buf.capacity() {
+            self.file.write_all(rows)
+        } else {
+            self.buf.extend_from_slice(rows);
+            Ok(())
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 }
 
@@ -436,6 +518,33 @@ mod tests {
         let mut base = vec![1];
         spill.read_into(Tier::Base, 3, &mut base).unwrap();
         assert!(base.is_empty());
+    }
+
+    #[test]
+    fn rows_larger_and_smaller_than_the_write_buffer_come_back_in_order() {
+        // 4,096 buckets get the smallest buffers (32 KiB).
+        let spill = VersionSpill::new(None, 4096).unwrap();
+        let big = "x".repeat(100 << 10);
+        let images: Vec<String> = (0..300)
+            .map(|i| if i % 97 == 0 { big.clone() } else { format!("{{{i}}}") })
+            .collect();
+        let mut written = Vec::new();
+        for (i, image) in images.iter().enumerate() {
+            let mut buffers = RowBuffers::new(4096);
+            let v = version(b"k", Some(image), Some(i as u32));
+            buffers.push(4095, &v);
+            buffers.push(7, &v);
+            buffers.drain_into(&spill, Tier::Change).unwrap();
+            written.push(v);
+        }
+        spill.finish().unwrap();
+        for bucket in [7, 4095] {
+            let mut bytes = Vec::new();
+            let path = spill.read_into(Tier::Change, bucket, &mut bytes).unwrap();
+            let mut read = Vec::new();
+            decode(&path, &bytes, Tier::Change, &mut read).unwrap();
+            assert_eq!(format!("{read:?}"), format!("{written:?}"));
+        }
     }
 
     #[test]
