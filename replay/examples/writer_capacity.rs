@@ -115,10 +115,10 @@ async fn main() {
 
     let mut by_bucket: Vec<Vec<LiveItem>> = (0..buckets).map(|_| Vec::new()).collect();
     for item in read_export(export) {
-        by_bucket[bucket_of(item.key(), buckets) as usize].push(item);
+        by_bucket[bucket_of(&item.key, buckets) as usize].push(item);
     }
     for b in &mut by_bucket {
-        b.sort_by(|x, y| x.key().cmp(y.key()));
+        b.sort_by(|x, y| x.key.cmp(&y.key));
     }
     let items: u64 = by_bucket.iter().map(|b| b.len() as u64).sum();
     let json_bytes: u64 = by_bucket

@@ -390,7 +390,7 @@ impl CopySpec {
         item: LiveItem,
     ) -> Result<Option<LiveItem>> {
         if let Some(filter) = filter {
-            if !filter.admits(item.key(), item.keys())? {
+            if !filter.admits(&item.key, item.keys())? {
                 return Ok(None);
             }
         }

@@ -12,7 +12,7 @@
 
 use crate::chain::{check_links, Link};
 use crate::error::Result;
-use crate::state::{LiveItem, LiveItems, Tier};
+use crate::state::{LiveItem, Tier};
 use arrow::array::RecordBatch;
 use rewind_format::{EventName, VersionColumns};
 use std::cmp::Ordering;
@@ -109,11 +109,7 @@ pub fn fold_batches(
 /// Sorts `versions` by (key, rank).
 pub fn fold_versions(versions: &mut [Version<'_>], whole_life: bool) -> Result<FoldedBucket> {
     versions.sort_unstable_by(|a, b| a.key.cmp(b.key).then_with(|| a.rank(b)));
-    let mut keys_seen = 0;
-    // The winners first, borrowed, so that their items are built into one block of the right
-    // size ([`LiveItems`]).
-    let mut winners: Vec<(&Version<'_>, Link<'_>)> = Vec::new();
-    let (mut key_bytes, mut text_bytes) = (0, 0);
+    let mut out = FoldedBucket::default();
     let mut links: Vec<Link<'_>> = Vec::new();
     let mut start = 0;
     while start < versions.len() {
@@ -128,35 +124,23 @@ pub fn fold_versions(versions: &mut [Version<'_>], whole_life: bool) -> Result<F
         }
         let last = &versions[end - 1];
         check_links(last.keys, &links, whole_life)?;
-        keys_seen += 1;
-        let newest = *links.last().expect("a run has a version");
+        out.keys_seen += 1;
+        let newest = links.last().expect("a run has a version");
         if newest.event != EventName::Remove {
             if let Some(image) = newest.new_image {
-                key_bytes += k.len();
-                text_bytes += last.keys.len()
-                    + image.len()
-                    + newest.stream_label.len()
-                    + newest.sequence_number.len();
-                winners.push((last, newest));
+                out.items.push(LiveItem::new(
+                    k.to_vec(),
+                    last.keys,
+                    image,
+                    last.stamp_ms,
+                    newest.stream_label,
+                    newest.sequence_number,
+                ));
             }
         }
         start = end;
     }
-    let mut items = LiveItems::with_capacity(winners.len(), key_bytes, text_bytes);
-    for (last, newest) in winners {
-        items.push(
-            last.key,
-            last.keys,
-            newest.new_image.expect("a winner has an image"),
-            last.stamp_ms,
-            newest.stream_label,
-            newest.sequence_number,
-        );
-    }
-    Ok(FoldedBucket {
-        items: items.finish(),
-        keys_seen,
-    })
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -251,7 +235,7 @@ mod tests {
                 .map(|k| rec(k, "L1", 1, EventName::Insert, "v"))
                 .collect(),
         )]);
-        let keys: Vec<_> = f.items.iter().map(|i| i.key().to_vec()).collect();
+        let keys: Vec<_> = f.items.iter().map(|i| i.key.clone()).collect();
         assert_eq!(keys, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     }
 }

@@ -9,7 +9,7 @@ use crate::error::{ReplayError, Result};
 use crate::plan::Plan;
 use crate::reconstruct::{reconstruct, ReconstructOptions, ReconstructStats};
 use crate::spill::SpillDir;
-use crate::state::{LiveItem, LiveItems};
+use crate::state::LiveItem;
 use arrow::array::{Array, AsArray, BinaryArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use arrow_ipc::reader::FileReader;
@@ -129,7 +129,7 @@ fn write(path: &Path, items: &[LiveItem]) -> Result<()> {
         let batch = RecordBatch::try_new(
             Arc::clone(&schema),
             vec![
-                Arc::new(BinaryArray::from_iter_values(chunk.iter().map(|i| i.key()))),
+                Arc::new(BinaryArray::from_iter_values(chunk.iter().map(|i| &i.key))),
                 Arc::new(StringArray::from_iter_values(
                     chunk.iter().map(|i| i.keys()),
                 )),
@@ -172,22 +172,17 @@ fn read(path: &Path) -> Result<Vec<LiveItem>> {
         let stamp = col(3).as_primitive_opt::<Int64Type>().ok_or_else(bad)?;
         let label = col(4).as_string_opt::<i32>().ok_or_else(bad)?;
         let seq = col(5).as_string_opt::<i32>().ok_or_else(bad)?;
-        let text = [keys, image, label, seq]
-            .iter()
-            .map(|a| a.value_data().len())
-            .sum();
-        let mut items = LiveItems::with_capacity(key.len(), key.value_data().len(), text);
+        out.reserve(batch.num_rows());
         for r in 0..key.len() {
-            items.push(
-                key.value(r),
+            out.push(LiveItem::new(
+                key.value(r).to_vec(),
                 keys.value(r),
                 image.value(r),
                 stamp.value(r),
                 label.value(r),
                 seq.value(r),
-            );
+            ));
         }
-        out.extend(items.finish());
     }
     Ok(out)
 }
@@ -242,7 +237,7 @@ mod tests {
         let items: Vec<LiveItem> = (0..20_000u32)
             .map(|i| {
                 LiveItem::new(
-                    i.to_be_bytes(),
+                    i.to_be_bytes().to_vec(),
                     &format!(r#"{{"pk":{{"S":"k{i}"}}}}"#),
                     &format!(r#"{{"pk":{{"S":"k{i}"}},"v":{{"N":"{i}"}}}}"#),
                     i as i64 * 7,

@@ -186,7 +186,7 @@ pub async fn value_at(store: &Store, table: &str, key: &[u8], at: AtSpec) -> Res
             reconstruct(store, plan, &opts, &skip, |_, items| {
                 let found = &found;
                 async move {
-                    if let Some(item) = items.into_iter().find(|i| i.key() == key) {
+                    if let Some(item) = items.into_iter().find(|i| i.key == key) {
                         *found.lock().expect("not poisoned") = Some(item.image().to_string());
                     }
                     Ok(())

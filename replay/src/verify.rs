@@ -152,7 +152,7 @@ async fn verify_plan(
                             reason: e.to_string(),
                         })?;
                     let expected = fingerprint(&parsed);
-                    let held = at_target.lock().expect("not poisoned").remove(item.key());
+                    let held = at_target.lock().expect("not poisoned").remove(&item.key);
                     let mut r = report.lock().expect("not poisoned");
                     r.expected_items += 1;
                     match held {

@@ -261,7 +261,7 @@ fn entry(item: LiveItem) -> Result<Entry> {
         reason: e.to_string(),
     })?;
     let keys = item.keys().to_string();
-    Ok((item.key().to_vec(), keys, fingerprint(&parsed)))
+    Ok((item.key, keys, fingerprint(&parsed)))
 }
 
 /// Reconstructs `plan` (the backup's state) bucket by bucket and compares each bucket with

@@ -215,7 +215,7 @@ async fn write_state(target: &DynamoDbTarget, items: &[LiveItem]) -> BucketWritt
     let mut by_bucket: HashMap<u32, Vec<LiveItem>> = HashMap::new();
     for item in items {
         by_bucket
-            .entry(bucket_of(item.key(), BUCKETS))
+            .entry(bucket_of(&item.key, BUCKETS))
             .or_default()
             .push(item.clone());
     }
@@ -223,7 +223,7 @@ async fn write_state(target: &DynamoDbTarget, items: &[LiveItem]) -> BucketWritt
     let mut total = BucketWritten::default();
     for bucket in 0..BUCKETS {
         let mut items = by_bucket.remove(&bucket).unwrap_or_default();
-        items.sort_by(|a, b| a.key().cmp(b.key()));
+        items.sort_by(|a, b| a.key.cmp(&b.key));
         let w = target.write_bucket(bucket, &items, &stats).await.unwrap();
         total.items_written += w.items_written;
         total.bytes_written += w.bytes_written;

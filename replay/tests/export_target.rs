@@ -145,10 +145,10 @@ fn by_bucket(items: &[Item], buckets: u32) -> Vec<Vec<LiveItem>> {
     let mut out = vec![Vec::new(); buckets as usize];
     for item in items {
         let l = live(item);
-        out[bucket_of(l.key(), buckets) as usize].push(l);
+        out[bucket_of(&l.key, buckets) as usize].push(l);
     }
     for b in &mut out {
-        b.sort_by(|a, b| a.key().cmp(b.key()));
+        b.sort_by(|a, b| a.key.cmp(&b.key));
     }
     out
 }

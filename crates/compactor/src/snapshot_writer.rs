@@ -76,7 +76,7 @@ pub fn snapshot_row(table: &str, item: rewind_replay::state::LiveItem) -> Change
         approximate_creation_time_ms: item.stamp_ms,
         keys: item.keys().to_string(),
         new_image: Some(item.image().to_string()),
-        key: item.key().to_vec(),
+        key: item.key,
         old_image: None,
         old_image_hash: None,
         user_identity: None,

@@ -184,7 +184,7 @@ impl DynamoDbTarget {
     /// A put of `item`.
     pub(super) fn put(item: &LiveItem) -> Pending {
         Pending {
-            key: item.key().to_vec(),
+            key: item.key.clone(),
             keys_json: item.keys().to_string(),
             image: Some(item.image().to_string()),
             bytes: item.image().len() as u64,

@@ -76,9 +76,9 @@ impl DynamoDbTarget {
         let mut writes = Vec::new();
         let mut seen = HashSet::with_capacity(items.len());
         for item in items {
-            seen.insert(item.key());
+            seen.insert(item.key.as_slice());
             let mut read = None;
-            if let Some((fp, _, whole)) = before.get(item.key()) {
+            if let Some((fp, _, whole)) = before.get(&item.key) {
                 let parsed = parse(item)?;
                 let now = fingerprint(&parsed);
                 if *fp == now {

@@ -188,7 +188,7 @@ async fn throttled_and_unprocessed_items_are_written_exactly_once() {
     let written = lock(&flaky.written);
     assert_eq!(written.len(), 600);
     assert!(written.values().all(|&n| n == 1), "every item exactly once");
-    assert!(items.iter().all(|i| written.contains_key(i.key())));
+    assert!(items.iter().all(|i| written.contains_key(&i.key)));
     assert_eq!(WriteStats::get(&stats.items), 600);
     assert_eq!(
         WriteStats::get(&stats.bytes),
