@@ -526,7 +526,13 @@ mod tests {
         let spill = VersionSpill::new(None, 4096).unwrap();
         let big = "x".repeat(100 << 10);
         let images: Vec<String> = (0..300)
-            .map(|i| if i % 97 == 0 { big.clone() } else { format!("{{{i}}}") })
+            .map(|i| {
+                if i % 97 == 0 {
+                    big.clone()
+                } else {
+                    format!("{{{i}}}")
+                }
+            })
             .collect();
         let mut written = Vec::new();
         for (i, image) in images.iter().enumerate() {
